@@ -1,5 +1,6 @@
 /** Postgres access: the only module that imports the Postgres driver. */
 import postgres from "npm:postgres@3.4.9";
+import { isLive, LIVE_STATUSES, type ProfileUpdate } from "./subscription.ts";
 
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
@@ -22,4 +23,114 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     connect_timeout: 10,
     onnotice: () => {},
   });
+}
+
+/** What checkout and portal need to know about a user's billing. */
+export interface BillingProfile {
+  status: string | null;
+  customerId: string | null;
+}
+
+/** Reads a user's billing state in one query; undefined when the user has no profile. */
+export async function findBillingProfile(
+  sql: Sql,
+  userId: string,
+): Promise<BillingProfile | undefined> {
+  const rows = await sql<{ status: string | null; customer_id: string | null }[]>`
+    select subscription_status as status, stripe_customer_id as customer_id
+    from public.profiles where id = ${userId}`;
+  const row = rows[0];
+  return row && { status: row.status, customerId: row.customer_id };
+}
+
+/** Stores the user's Stripe customer. */
+export async function saveCustomerId(sql: Sql, userId: string, customerId: string): Promise<void> {
+  await sql`
+    update public.profiles set stripe_customer_id = ${customerId}, updated_at = now()
+    where id = ${userId}`;
+}
+
+/** A Stripe event as the ledger records it. */
+export interface LedgerEvent {
+  id: string;
+  type: string;
+}
+
+/** How applying one event ended. */
+export type ApplyOutcome =
+  /** The profile now holds the subscription's state. */
+  | "applied"
+  /** The event was applied before; nothing changed. */
+  | "duplicate"
+  /** No profile matches the subscription's user or customer; logged and acknowledged. */
+  | "unmatched"
+  /** The profile tracks a newer or live subscription; this older one does not replace it. */
+  | "superseded";
+
+/**
+ * Applies one event exactly once, in one transaction: records its id in the ledger, locks its
+ * subscription, asks `read` for the subscription's current state (so concurrent events for one
+ * subscription apply one after the other, each with fresh state), and writes the profile. The
+ * ledger row and the profile change commit together or not at all.
+ */
+export function applyEventOnce(
+  sql: Sql,
+  event: LedgerEvent,
+  subscriptionId: string,
+  read: () => Promise<ProfileUpdate>,
+): Promise<ApplyOutcome> {
+  return sql.begin(async (tx) => {
+    const [claim] = await tx<{ fresh: boolean }[]>`
+      with inserted as (
+        insert into public.stripe_events (id, type) values (${event.id}, ${event.type})
+        on conflict (id) do nothing
+        returning 1
+      )
+      select exists (select 1 from inserted) as fresh,
+        pg_advisory_xact_lock(hashtextextended(${subscriptionId}, 0)) is null as locked`;
+    if (!claim?.fresh) return "duplicate";
+    return writeSubscription(tx, await read());
+  });
+}
+
+/**
+ * Writes a subscription onto the profile of its user (by `metadata.userId`, else by customer).
+ * A profile keeps the subscription that ranks highest: live before ended, then newest.
+ */
+async function writeSubscription(tx: TransactionSql, update: ProfileUpdate): Promise<ApplyOutcome> {
+  const [result] = await tx<{ target: string | null; updated: string | null }[]>`
+    with target as (
+      select id from (
+        select id, 1 as rank from public.profiles where id = ${update.userId}
+        union all
+        select id, 2 from public.profiles where stripe_customer_id = ${update.customerId}
+      ) candidates
+      order by rank
+      limit 1
+    ), updated as (
+      update public.profiles p set
+        stripe_customer_id = ${update.customerId},
+        stripe_subscription_id = ${update.subscriptionId},
+        subscription_status = ${update.status},
+        price_id = ${update.priceId},
+        current_period_end = ${update.currentPeriodEnd},
+        cancel_at_period_end = ${update.cancelAtPeriodEnd},
+        cancel_at = ${update.cancelAt},
+        canceled_at = ${update.canceledAt},
+        trial_end = ${update.trialEnd},
+        subscription_created_at = ${update.createdAt},
+        updated_at = now()
+      from target
+      where p.id = target.id and (
+        p.stripe_subscription_id is null
+        or p.stripe_subscription_id = ${update.subscriptionId}
+        or (${isLive(update.status)}, ${update.createdAt}::timestamptz)
+          >= (coalesce(p.subscription_status = any(${LIVE_STATUSES as string[]}::text[]), false),
+              coalesce(p.subscription_created_at, '-infinity'))
+      )
+      returning p.id
+    )
+    select (select id from target) as target, (select id from updated) as updated`;
+  if (result?.updated) return "applied";
+  return result?.target ? "superseded" : "unmatched";
 }

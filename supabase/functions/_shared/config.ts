@@ -1,0 +1,213 @@
+/** Configuration: the one place that reads and validates the environment. */
+
+/** Where a Stripe-compatible API lives, in the shape the Stripe SDK takes. */
+export interface StripeApiLocation {
+  host: string;
+  port: number;
+  protocol: "http" | "https";
+}
+
+/** Everything any function may need, validated and typed. */
+export interface Config {
+  stripeSecretKey: string;
+  stripePriceId: string;
+  stripeWebhookSecret: string;
+  siteUrl: string;
+  stripeApi: StripeApiLocation | undefined;
+  identity: IdentityConfig;
+  databaseUrl: string;
+}
+
+/** How user tokens are verified: inline JWKS, or fetched from the project URL. */
+export interface IdentityConfig {
+  jwks: JsonWebKeySet | undefined;
+  supabaseUrl: string | undefined;
+  issuers: string[];
+}
+
+/** One JSON Web Key. */
+export interface Jwk {
+  kty: string;
+  kid?: string;
+  alg?: string;
+  k?: string;
+  [member: string]: unknown;
+}
+
+/** A JSON Web Key Set as Supabase publishes it. */
+export interface JsonWebKeySet {
+  keys: Jwk[];
+}
+
+export type ConfigKey = keyof Config;
+
+/** Reads one environment variable; `undefined` when unset. */
+export type EnvReader = (name: string) => string | undefined;
+
+/** A missing or malformed environment variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Reads `Deno.env`, and nothing when the environment is not readable. */
+export function readDenoEnv(name: string): string | undefined {
+  return Deno.env.get(name);
+}
+
+function required(env: EnvReader, name: string): string {
+  const value = env(name)?.trim();
+  if (!value) throw new ConfigError(`Missing environment variable "${name}"`);
+  return value;
+}
+
+function optional(env: EnvReader, name: string): string | undefined {
+  const value = env(name)?.trim();
+  return value ? value : undefined;
+}
+
+function parseHttpUrl(name: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`Malformed environment variable "${name}": not a URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(`Malformed environment variable "${name}": not an http(s) URL`);
+  }
+  return url;
+}
+
+function withoutTrailingSlash(url: URL): string {
+  return url.href.replace(/\/+$/, "");
+}
+
+function readStripeSecretKey(env: EnvReader): string {
+  const key = required(env, "STRIPE_SECRET_KEY");
+  if (!/^(sk|rk)_(test|live)_\S+$/.test(key)) {
+    throw new ConfigError(
+      `Malformed environment variable "STRIPE_SECRET_KEY": expected an sk_ or rk_ key`,
+    );
+  }
+  return key;
+}
+
+function readPriceId(env: EnvReader): string {
+  const id = required(env, "STRIPE_PRICE_ID");
+  if (!/^price_\w+$/.test(id)) {
+    throw new ConfigError(`Malformed environment variable "STRIPE_PRICE_ID": expected price_...`);
+  }
+  return id;
+}
+
+function readWebhookSecret(env: EnvReader): string {
+  const secret = required(env, "STRIPE_WEBHOOK_SECRET");
+  if (!/^whsec_\S+$/.test(secret)) {
+    throw new ConfigError(
+      `Malformed environment variable "STRIPE_WEBHOOK_SECRET": expected whsec_...`,
+    );
+  }
+  return secret;
+}
+
+function readStripeApi(env: EnvReader): StripeApiLocation | undefined {
+  const value = optional(env, "STRIPE_API_URL");
+  if (value === undefined) return undefined;
+  const url = parseHttpUrl("STRIPE_API_URL", value);
+  if (url.pathname !== "/" || url.search) {
+    throw new ConfigError(
+      `Malformed environment variable "STRIPE_API_URL": the SDK takes a host and port, not a path`,
+    );
+  }
+  const protocol = url.protocol === "https:" ? "https" : "http";
+  const port = url.port ? Number(url.port) : protocol === "https" ? 443 : 80;
+  return { host: url.hostname.replace(/^\[|\]$/g, ""), port, protocol };
+}
+
+function isJwk(value: unknown): value is Jwk {
+  return typeof value === "object" && value !== null && "kty" in value &&
+    typeof value.kty === "string";
+}
+
+function parseJwks(value: string): JsonWebKeySet {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new ConfigError(`Malformed environment variable "SUPABASE_JWKS": not JSON`);
+  }
+  const keys = Array.isArray(parsed)
+    ? parsed
+    : typeof parsed === "object" && parsed !== null && "keys" in parsed
+    ? parsed.keys
+    : undefined;
+  if (!Array.isArray(keys) || keys.length === 0 || !keys.every(isJwk)) {
+    throw new ConfigError(
+      `Malformed environment variable "SUPABASE_JWKS": expected {"keys": [...]} with at least one key`,
+    );
+  }
+  return { keys };
+}
+
+function readIdentity(env: EnvReader): IdentityConfig {
+  const jwksText = optional(env, "SUPABASE_JWKS");
+  const urlText = optional(env, "SUPABASE_URL");
+  if (jwksText === undefined && urlText === undefined) {
+    throw new ConfigError(`Missing environment variable "SUPABASE_URL" (or "SUPABASE_JWKS")`);
+  }
+  const supabaseUrl = urlText === undefined
+    ? undefined
+    : withoutTrailingSlash(parseHttpUrl("SUPABASE_URL", urlText));
+  const issuerText = optional(env, "SUPABASE_AUTH_ISSUER");
+  const issuers = issuerText !== undefined
+    ? issuerText.split(",").map((issuer) => issuer.trim()).filter(Boolean)
+    : supabaseUrl !== undefined
+    ? [`${supabaseUrl}/auth/v1`]
+    : [];
+  return {
+    jwks: jwksText === undefined ? undefined : parseJwks(jwksText),
+    supabaseUrl,
+    issuers,
+  };
+}
+
+function readDatabaseUrl(env: EnvReader): string {
+  const value = required(env, "SUPABASE_DB_URL");
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`Malformed environment variable "SUPABASE_DB_URL": not a URL`);
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    throw new ConfigError(
+      `Malformed environment variable "SUPABASE_DB_URL": expected postgres://...`,
+    );
+  }
+  return value;
+}
+
+const READERS: { [K in ConfigKey]: (env: EnvReader) => Config[K] } = {
+  stripeSecretKey: readStripeSecretKey,
+  stripePriceId: readPriceId,
+  stripeWebhookSecret: readWebhookSecret,
+  siteUrl: (env) => withoutTrailingSlash(parseHttpUrl("URL", required(env, "URL"))),
+  stripeApi: readStripeApi,
+  identity: readIdentity,
+  databaseUrl: readDatabaseUrl,
+};
+
+/**
+ * Reads and validates the variables behind `keys`. Throws a {@link ConfigError} naming the
+ * first missing or malformed variable.
+ */
+export function loadConfig<K extends ConfigKey>(
+  keys: readonly K[],
+  env: EnvReader = readDenoEnv,
+): Pick<Config, K> {
+  const config: Partial<Config> = {};
+  for (const key of keys) {
+    (config as Record<K, Config[K]>)[key] = READERS[key](env);
+  }
+  return config as Pick<Config, K>;
+}

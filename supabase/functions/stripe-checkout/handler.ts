@@ -1,0 +1,92 @@
+/** stripe-checkout: opens a Stripe Checkout session for the signed-in user's subscription. */
+import { type Authenticate, type AuthenticatedUser, createAuthenticator } from "../_shared/auth.ts";
+import { type EnvReader, loadConfig } from "../_shared/config.ts";
+import { connect, findBillingProfile, saveCustomerId, type Sql } from "../_shared/db.ts";
+import { createHttpHandler, type Handler, HttpError, jsonResponse } from "../_shared/http.ts";
+import { createLogger, type Logger } from "../_shared/log.ts";
+import { createStripe, isMissingCustomer, type Stripe } from "../_shared/stripe.ts";
+import { isLive } from "../_shared/subscription.ts";
+
+/** What the checkout handler runs on. */
+export interface CheckoutDeps {
+  authenticate: Authenticate;
+  stripe: Stripe;
+  sql: Sql;
+  priceId: string;
+  siteUrl: string;
+  logger: Logger;
+}
+
+/** Creates the `stripe-checkout` handler. */
+export function createCheckoutHandler(deps: CheckoutDeps): Handler {
+  const { stripe, sql } = deps;
+
+  /**
+   * Creates the user's customer. The idempotency key is derived from the user and the customer
+   * it replaces, so concurrent first checkouts of one user get one and the same customer.
+   */
+  async function createCustomer(user: AuthenticatedUser, replacing: string | null) {
+    const customer = await stripe.customers.create(
+      { ...(user.email && { email: user.email }), metadata: { userId: user.id } },
+      { idempotencyKey: `customer:${user.id}:${replacing ?? "first"}` },
+    );
+    await saveCustomerId(sql, user.id, customer.id);
+    return customer.id;
+  }
+
+  function createSession(user: AuthenticatedUser, customerId: string) {
+    return stripe.checkout.sessions.create({
+      mode: "subscription",
+      allowed_payment_method_types: ["card"],
+      line_items: [{ price: deps.priceId, quantity: 1 }],
+      customer: customerId,
+      client_reference_id: user.id,
+      metadata: { userId: user.id, ...(user.email && { email: user.email }) },
+      subscription_data: { metadata: { userId: user.id } },
+      success_url: `${deps.siteUrl}/dashboard?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
+      cancel_url: `${deps.siteUrl}/dashboard?checkout=canceled`,
+    }, { idempotencyKey: `checkout:${user.id}:${crypto.randomUUID()}` });
+  }
+
+  return createHttpHandler(
+    { name: "stripe-checkout", logger: deps.logger },
+    async (request, context) => {
+      const user = await deps.authenticate(request);
+      context.log.userId = user.id;
+      const profile = await findBillingProfile(sql, user.id);
+      if (profile === undefined) throw new HttpError(401, "User not found");
+      if (isLive(profile.status)) throw new HttpError(400, "Already subscribed");
+
+      let customerId = profile.customerId ?? await createCustomer(user, null);
+      let session: Stripe.Checkout.Session;
+      try {
+        session = await createSession(user, customerId);
+      } catch (error) {
+        if (!isMissingCustomer(error)) throw error;
+        context.log.replacedCustomer = customerId;
+        customerId = await createCustomer(user, customerId);
+        session = await createSession(user, customerId);
+      }
+      context.log.customerId = customerId;
+      context.log.sessionId = session.id;
+      if (!session.url) throw new Error(`Checkout session "${session.id}" has no URL`);
+      return jsonResponse({ url: session.url });
+    },
+  );
+}
+
+/** Builds the handler from the environment, with real clients. */
+export function checkoutHandlerFromEnv(env?: EnvReader): Handler {
+  const config = loadConfig(
+    ["stripeSecretKey", "stripePriceId", "siteUrl", "stripeApi", "identity", "databaseUrl"],
+    env,
+  );
+  return createCheckoutHandler({
+    authenticate: createAuthenticator(config.identity),
+    stripe: createStripe({ secretKey: config.stripeSecretKey, api: config.stripeApi }),
+    sql: connect(config.databaseUrl),
+    priceId: config.stripePriceId,
+    siteUrl: config.siteUrl,
+    logger: createLogger(),
+  });
+}

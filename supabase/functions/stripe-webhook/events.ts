@@ -1,0 +1,64 @@
+/** Which Stripe events the webhook handles, and the subscription each one is about. */
+import type { Stripe } from "../_shared/stripe.ts";
+import { idOf, toUserId } from "../_shared/subscription.ts";
+
+/** The event types the webhook applies; every other type is acknowledged and ignored. */
+export const HANDLED_EVENT_TYPES = [
+  "checkout.session.completed",
+  "customer.subscription.created",
+  "customer.subscription.updated",
+  "customer.subscription.deleted",
+  "customer.subscription.paused",
+  "customer.subscription.resumed",
+  "customer.subscription.pending_update_applied",
+  "customer.subscription.pending_update_expired",
+  "customer.subscription.trial_will_end",
+  "invoice.paid",
+  "invoice.payment_failed",
+  "invoice.payment_action_required",
+] as const satisfies readonly Stripe.Event.Type[];
+
+/** The subscription an event is about, and the user it names, if any. */
+export interface SubscriptionRef {
+  subscriptionId: string;
+  userId: string | null;
+}
+
+/**
+ * Finds the subscription an event concerns: null for types we do not handle and for events
+ * without one (a one-off payment's checkout, an invoice outside any subscription).
+ */
+export function subscriptionOf(event: Stripe.Event): SubscriptionRef | null {
+  switch (event.type) {
+    case "checkout.session.completed": {
+      const session = event.data.object;
+      const subscriptionId = idOf(session.subscription);
+      if (session.mode !== "subscription" || subscriptionId === null) return null;
+      return {
+        subscriptionId,
+        userId: toUserId(session.metadata?.userId) ?? toUserId(session.client_reference_id),
+      };
+    }
+    case "customer.subscription.created":
+    case "customer.subscription.updated":
+    case "customer.subscription.deleted":
+    case "customer.subscription.paused":
+    case "customer.subscription.resumed":
+    case "customer.subscription.pending_update_applied":
+    case "customer.subscription.pending_update_expired":
+    case "customer.subscription.trial_will_end": {
+      const subscription = event.data.object;
+      return { subscriptionId: subscription.id, userId: toUserId(subscription.metadata?.userId) };
+    }
+    case "invoice.paid":
+    case "invoice.payment_failed":
+    case "invoice.payment_action_required": {
+      const details = event.data.object.parent?.subscription_details;
+      const subscriptionId = idOf(details?.subscription);
+      if (subscriptionId === null) return null;
+      return { subscriptionId, userId: toUserId(details?.metadata?.userId) };
+    }
+    default:
+      return null;
+  }
+}
