@@ -1,0 +1,83 @@
+/**
+ * Supabase-shaped databases for local development and tests: a fresh database on a PostgreSQL
+ * server, or an embedded PGlite served over the wire protocol; either with every migration applied.
+ */
+import { PGlite } from "@electric-sql/pglite";
+import { connect } from "../supabase/functions/_shared/db.ts";
+import { applyMigrations } from "./migrations.ts";
+import { servePglite } from "./pglite_server.ts";
+
+export { applyMigrations } from "./migrations.ts";
+
+/** A database ready for the functions: shim and migrations applied. */
+export interface StartedDatabase {
+  /** Connection string for `connect()`. */
+  url: string;
+  /** Drops the database (server) or stops the wire server and PGlite (embedded). */
+  close(): Promise<void>;
+}
+
+/** Options for {@link startDatabase}. */
+export interface StartDatabaseOptions {
+  /** A PostgreSQL server URL: a new database is created on it and dropped on close. */
+  serverUrl?: string;
+  /** PGlite's data folder, kept between runs; in memory when unset. Ignored with `serverUrl`. */
+  dataDir?: string;
+  /** Port of the embedded database's wire server on 127.0.0.1; 0 (the default) picks a free one. */
+  port?: number;
+}
+
+/** Starts a Supabase-shaped database with every migration applied. */
+export async function startDatabase(options: StartDatabaseOptions = {}): Promise<StartedDatabase> {
+  return options.serverUrl
+    ? await startServerDatabase(options.serverUrl)
+    : await startEmbeddedDatabase(options);
+}
+
+async function startServerDatabase(serverUrl: string): Promise<StartedDatabase> {
+  const name = `billing_${Date.now().toString(36)}_${crypto.randomUUID().slice(0, 8)}`;
+  const admin = connect(serverUrl, { max: 1 });
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  try {
+    await admin.unsafe(`create database "${name}"`);
+  } catch (error) {
+    await admin.end();
+    throw new Error(`Could not create database "${name}"`, { cause: error });
+  }
+  const drop = async () => {
+    try {
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+    } finally {
+      await admin.end();
+    }
+  };
+  try {
+    await applyMigrations(url.href);
+  } catch (error) {
+    await drop();
+    throw error;
+  }
+  return { url: url.href, close: drop };
+}
+
+async function startEmbeddedDatabase(options: StartDatabaseOptions): Promise<StartedDatabase> {
+  if (options.dataDir) await Deno.mkdir(options.dataDir, { recursive: true });
+  const db = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
+  const server = servePglite(db, { port: options.port ?? 0 });
+  const url = `postgres://postgres@127.0.0.1:${server.port}/postgres`;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await server.close();
+    await db.close();
+  };
+  try {
+    await applyMigrations(url);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { url, close };
+}
