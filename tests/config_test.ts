@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig } from "../supabase/functions/_shared/config.ts";
+
+const VALID: Record<string, string> = {
+  STRIPE_SECRET_KEY: "sk_test_123",
+  STRIPE_PRICE_ID: "price_123",
+  STRIPE_WEBHOOK_SECRET: "whsec_abc",
+  URL: "https://app.example.com/",
+  SUPABASE_URL: "https://abc.supabase.co",
+  SUPABASE_DB_URL: "postgresql://postgres:pw@db.example.com:5432/postgres",
+};
+
+function envOf(values: Record<string, string | undefined>) {
+  return (name: string) => values[name];
+}
+
+function assertConfigError(fn: () => unknown, variable: string): void {
+  assert.throws(fn, (error) => {
+    assert.ok(error instanceof ConfigError);
+    assert.match(error.message, new RegExp(`"${variable}"`));
+    return true;
+  });
+}
+
+Deno.test("loadConfig returns typed camelCase values", () => {
+  const config = loadConfig(
+    [
+      "stripeSecretKey",
+      "stripePriceId",
+      "stripeWebhookSecret",
+      "siteUrl",
+      "stripeApi",
+      "databaseUrl",
+    ],
+    envOf(VALID),
+  );
+  assert.deepEqual(config, {
+    stripeSecretKey: "sk_test_123",
+    stripePriceId: "price_123",
+    stripeWebhookSecret: "whsec_abc",
+    siteUrl: "https://app.example.com",
+    stripeApi: undefined,
+    databaseUrl: VALID.SUPABASE_DB_URL,
+  });
+});
+
+Deno.test("loadConfig reads only the variables it is asked for", () => {
+  assert.deepEqual(loadConfig(["stripePriceId"], envOf({ STRIPE_PRICE_ID: "price_1" })), {
+    stripePriceId: "price_1",
+  });
+});
+
+Deno.test("loadConfig names each missing variable", () => {
+  const cases = [
+    ["stripeSecretKey", "STRIPE_SECRET_KEY"],
+    ["stripePriceId", "STRIPE_PRICE_ID"],
+    ["stripeWebhookSecret", "STRIPE_WEBHOOK_SECRET"],
+    ["siteUrl", "URL"],
+    ["databaseUrl", "SUPABASE_DB_URL"],
+    ["identity", "SUPABASE_URL"],
+  ] as const;
+  for (const [key, variable] of cases) {
+    assertConfigError(() => loadConfig([key], envOf({})), variable);
+    assertConfigError(() => loadConfig([key], envOf({ [variable]: "  " })), variable);
+  }
+});
+
+Deno.test("loadConfig names each malformed variable", () => {
+  const cases = [
+    ["stripeSecretKey", "STRIPE_SECRET_KEY", "pk_test_123"],
+    ["stripePriceId", "STRIPE_PRICE_ID", "prod_123"],
+    ["stripeWebhookSecret", "STRIPE_WEBHOOK_SECRET", "secret"],
+    ["siteUrl", "URL", "app.example.com"],
+    ["siteUrl", "URL", "ftp://app.example.com"],
+    ["databaseUrl", "SUPABASE_DB_URL", "mysql://localhost/db"],
+    ["stripeApi", "STRIPE_API_URL", "localhost:12111"],
+    ["stripeApi", "STRIPE_API_URL", "http://127.0.0.1:12111/v1"],
+    ["identity", "SUPABASE_JWKS", "{not json"],
+    ["identity", "SUPABASE_JWKS", '{"keys": []}'],
+    ["identity", "SUPABASE_URL", "not a url"],
+  ] as const;
+  for (const [key, variable, value] of cases) {
+    assertConfigError(() => loadConfig([key], envOf({ [variable]: value })), variable);
+  }
+});
+
+Deno.test("STRIPE_API_URL becomes the SDK's host, port and protocol", () => {
+  const read = (value: string) =>
+    loadConfig(["stripeApi"], envOf({ STRIPE_API_URL: value })).stripeApi;
+  assert.deepEqual(read("http://127.0.0.1:12111"), {
+    host: "127.0.0.1",
+    port: 12111,
+    protocol: "http",
+  });
+  assert.deepEqual(read("https://stripe.internal/"), {
+    host: "stripe.internal",
+    port: 443,
+    protocol: "https",
+  });
+  assert.deepEqual(read("http://[::1]:8080"), { host: "::1", port: 8080, protocol: "http" });
+});
+
+Deno.test("identity takes the inline JWKS and derives the issuer from SUPABASE_URL", () => {
+  const jwks = { keys: [{ kty: "EC", crv: "P-256", x: "x", y: "y", kid: "k1" }] };
+  const { identity } = loadConfig(
+    ["identity"],
+    envOf({ SUPABASE_JWKS: JSON.stringify(jwks), SUPABASE_URL: "https://abc.supabase.co/" }),
+  );
+  assert.deepEqual(identity, {
+    jwks,
+    supabaseUrl: "https://abc.supabase.co",
+    issuers: ["https://abc.supabase.co/auth/v1"],
+  });
+  const bare = loadConfig(["identity"], envOf({ SUPABASE_JWKS: JSON.stringify(jwks.keys) }));
+  assert.deepEqual(bare.identity, { jwks, supabaseUrl: undefined, issuers: [] });
+  const custom = loadConfig(
+    ["identity"],
+    envOf({
+      SUPABASE_URL: "http://kong:8000",
+      SUPABASE_AUTH_ISSUER: "http://127.0.0.1:54321/auth/v1",
+    }),
+  );
+  assert.deepEqual(custom.identity.issuers, ["http://127.0.0.1:54321/auth/v1"]);
+});

@@ -1,0 +1,182 @@
+import assert from "node:assert/strict";
+import type { Stripe } from "../supabase/functions/_shared/stripe.ts";
+import {
+  fromUnixSeconds,
+  idOf,
+  isLive,
+  toProfileUpdate,
+  toUserId,
+} from "../supabase/functions/_shared/subscription.ts";
+import { subscriptionOf } from "../supabase/functions/stripe-webhook/events.ts";
+
+const USER_ID = "0b5f3c9e-8a57-4c1e-9f4e-2d7f3c1a9b10";
+
+function item(id: string, priceId: string, start: number, end: number) {
+  return {
+    id,
+    object: "subscription_item",
+    price: { id: priceId },
+    current_period_start: start,
+    current_period_end: end,
+  };
+}
+
+/** A subscription with the fields the mapper reads; the rest of Stripe's shape is irrelevant here. */
+function subscription(fields: Record<string, unknown>): Stripe.Subscription {
+  return {
+    id: "sub_1",
+    object: "subscription",
+    customer: "cus_1",
+    status: "active",
+    cancel_at_period_end: false,
+    cancel_at: null,
+    canceled_at: null,
+    trial_end: null,
+    created: 1_700_000_000,
+    metadata: { userId: USER_ID },
+    items: { object: "list", data: [item("si_1", "price_pro", 1_700_000_000, 1_702_592_000)] },
+    ...fields,
+  } as unknown as Stripe.Subscription;
+}
+
+function event(type: string, object: Record<string, unknown>): Stripe.Event {
+  return { id: "evt_1", object: "event", type, data: { object } } as unknown as Stripe.Event;
+}
+
+Deno.test("toProfileUpdate maps an active subscription, seconds to dates", () => {
+  assert.deepEqual(toProfileUpdate(subscription({})), {
+    subscriptionId: "sub_1",
+    customerId: "cus_1",
+    status: "active",
+    priceId: "price_pro",
+    currentPeriodEnd: new Date(1_702_592_000_000),
+    cancelAtPeriodEnd: false,
+    cancelAt: null,
+    canceledAt: null,
+    trialEnd: null,
+    createdAt: new Date(1_700_000_000_000),
+    userId: USER_ID,
+  });
+});
+
+Deno.test("toProfileUpdate takes the period end from the items, the latest one", () => {
+  const update = toProfileUpdate(subscription({
+    items: {
+      object: "list",
+      data: [item("si_1", "price_a", 1, 1_702_000_000), item("si_2", "price_b", 1, 1_705_000_000)],
+    },
+  }));
+  assert.equal(update.priceId, "price_a");
+  assert.deepEqual(update.currentPeriodEnd, new Date(1_705_000_000_000));
+});
+
+Deno.test("toProfileUpdate maps cancellation, trial and an expanded customer", () => {
+  const update = toProfileUpdate(subscription({
+    customer: { id: "cus_9", object: "customer" },
+    status: "trialing",
+    cancel_at_period_end: true,
+    cancel_at: 1_702_592_000,
+    canceled_at: 1_701_000_000,
+    trial_end: 1_700_600_000,
+  }));
+  assert.equal(update.customerId, "cus_9");
+  assert.equal(update.status, "trialing");
+  assert.equal(update.cancelAtPeriodEnd, true);
+  assert.deepEqual(update.cancelAt, new Date(1_702_592_000_000));
+  assert.deepEqual(update.canceledAt, new Date(1_701_000_000_000));
+  assert.deepEqual(update.trialEnd, new Date(1_700_600_000_000));
+});
+
+Deno.test("toProfileUpdate has no period or price for a subscription without items", () => {
+  const update = toProfileUpdate(subscription({ items: { object: "list", data: [] } }));
+  assert.equal(update.priceId, null);
+  assert.equal(update.currentPeriodEnd, null);
+});
+
+Deno.test("toProfileUpdate ignores a metadata user id that is not a UUID", () => {
+  assert.equal(toProfileUpdate(subscription({ metadata: { userId: "1 or 1=1" } })).userId, null);
+  assert.equal(toProfileUpdate(subscription({ metadata: {} })).userId, null);
+});
+
+Deno.test("helpers convert seconds, expandable ids and user ids", () => {
+  assert.equal(fromUnixSeconds(null), null);
+  assert.deepEqual(fromUnixSeconds(1), new Date(1000));
+  assert.equal(idOf("cus_1"), "cus_1");
+  assert.equal(idOf({ id: "cus_2" }), "cus_2");
+  assert.equal(idOf(null), null);
+  assert.equal(toUserId(USER_ID.toUpperCase()), USER_ID);
+  assert.equal(toUserId("x"), null);
+});
+
+Deno.test("live statuses are the ones that block a second checkout", () => {
+  for (const status of ["active", "trialing", "past_due", "unpaid", "paused"]) {
+    assert.ok(isLive(status));
+  }
+  for (const status of ["canceled", "incomplete", "incomplete_expired", null, undefined]) {
+    assert.ok(!isLive(status));
+  }
+});
+
+Deno.test("subscriptionOf finds the subscription and user of a subscription-mode checkout", () => {
+  const completed = event("checkout.session.completed", {
+    mode: "subscription",
+    subscription: "sub_1",
+    metadata: { userId: USER_ID },
+    client_reference_id: null,
+  });
+  assert.deepEqual(subscriptionOf(completed), { subscriptionId: "sub_1", userId: USER_ID });
+  const byReference = event("checkout.session.completed", {
+    mode: "subscription",
+    subscription: { id: "sub_2" },
+    metadata: {},
+    client_reference_id: USER_ID,
+  });
+  assert.deepEqual(subscriptionOf(byReference), { subscriptionId: "sub_2", userId: USER_ID });
+  const payment = event("checkout.session.completed", {
+    mode: "payment",
+    subscription: null,
+    metadata: {},
+  });
+  assert.equal(subscriptionOf(payment), null);
+});
+
+Deno.test("subscriptionOf reads every subscription event type", () => {
+  for (
+    const type of [
+      "customer.subscription.created",
+      "customer.subscription.updated",
+      "customer.subscription.deleted",
+      "customer.subscription.paused",
+      "customer.subscription.resumed",
+      "customer.subscription.pending_update_applied",
+      "customer.subscription.pending_update_expired",
+      "customer.subscription.trial_will_end",
+    ]
+  ) {
+    assert.deepEqual(
+      subscriptionOf(event(type, { id: "sub_3", metadata: { userId: USER_ID } })),
+      { subscriptionId: "sub_3", userId: USER_ID },
+      type,
+    );
+  }
+});
+
+Deno.test("subscriptionOf reads an invoice's subscription from its parent", () => {
+  for (
+    const type of ["invoice.paid", "invoice.payment_failed", "invoice.payment_action_required"]
+  ) {
+    const invoice = event(type, {
+      parent: {
+        type: "subscription_details",
+        subscription_details: { subscription: "sub_4", metadata: { userId: USER_ID } },
+      },
+    });
+    assert.deepEqual(subscriptionOf(invoice), { subscriptionId: "sub_4", userId: USER_ID }, type);
+  }
+  assert.equal(subscriptionOf(event("invoice.paid", { parent: null })), null);
+});
+
+Deno.test("subscriptionOf ignores event types it does not handle", () => {
+  assert.equal(subscriptionOf(event("customer.created", { id: "cus_1" })), null);
+  assert.equal(subscriptionOf(event("invoice.created", { parent: null })), null);
+});
