@@ -25,16 +25,21 @@ export interface StartDatabaseOptions {
   dataDir?: string;
   /** Port of the embedded database's wire server on 127.0.0.1; 0 (the default) picks a free one. */
   port?: number;
+  /** Migrations to apply; `supabase/migrations` when unset. */
+  migrationsDir?: string | URL;
 }
 
 /** Starts a Supabase-shaped database with every migration applied. */
 export async function startDatabase(options: StartDatabaseOptions = {}): Promise<StartedDatabase> {
   return options.serverUrl
-    ? await startServerDatabase(options.serverUrl)
+    ? await startServerDatabase(options.serverUrl, options)
     : await startEmbeddedDatabase(options);
 }
 
-async function startServerDatabase(serverUrl: string): Promise<StartedDatabase> {
+async function startServerDatabase(
+  serverUrl: string,
+  options: StartDatabaseOptions,
+): Promise<StartedDatabase> {
   const name = `billing_${Date.now().toString(36)}_${crypto.randomUUID().slice(0, 8)}`;
   const admin = connect(serverUrl, { max: 1 });
   const url = new URL(serverUrl);
@@ -53,7 +58,7 @@ async function startServerDatabase(serverUrl: string): Promise<StartedDatabase> 
     }
   };
   try {
-    await applyMigrations(url.href);
+    await applyMigrations(url.href, options);
   } catch (error) {
     await drop();
     throw error;
@@ -74,7 +79,7 @@ async function startEmbeddedDatabase(options: StartDatabaseOptions): Promise<Sta
     await db.close();
   };
   try {
-    await applyMigrations(url);
+    await applyMigrations(url, options);
   } catch (error) {
     await close();
     throw error;
