@@ -1,0 +1,171 @@
+/**
+ * `deno task dev`: the three functions on http://127.0.0.1:54321, at Supabase's paths and at
+ * /api/stripe/*, with a local stand-in for whatever is not configured: an embedded Postgres, the
+ * Stripe emulator, and a token issuer. Flags: --reset wipes the local data folder first.
+ */
+import { connect } from "../supabase/functions/_shared/db.ts";
+import { buildOnFirstRequest } from "../supabase/functions/_shared/http.ts";
+import { createLogger } from "../supabase/functions/_shared/log.ts";
+import { checkoutHandlerFromEnv } from "../supabase/functions/stripe-checkout/handler.ts";
+import { portalHandlerFromEnv } from "../supabase/functions/stripe-portal/handler.ts";
+import { webhookHandlerFromEnv } from "../supabase/functions/stripe-webhook/handler.ts";
+import { startDatabase } from "./database.ts";
+import { readDotenv } from "./env.ts";
+import { createLocalIssuer } from "./issuer.ts";
+import { createDevHandler, type DevRoutes } from "./server.ts";
+import { DEFAULT_PRICE_ID, startStripeEmulator } from "./stripe_emulator.ts";
+
+const DATA_DIR = new URL("../.data/", import.meta.url).pathname;
+const DOTENV_PATH = new URL("../supabase/functions/.env", import.meta.url).pathname;
+
+/** Ends the process with one line a person can act on. */
+function fail(message: string): never {
+  console.error(`error: ${message}`);
+  Deno.exit(1);
+}
+
+function parsePort(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    fail(`${name} must be a port number, got "${value}"`);
+  }
+  return port;
+}
+
+function describeStartError(what: string, port: number, error: unknown): never {
+  if (error instanceof Deno.errors.AddrInUse) {
+    fail(
+      `port ${port} is taken, so the ${what} cannot start (set another port, or stop what uses it)`,
+    );
+  }
+  fail(`the ${what} could not start: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+async function main() {
+  if (Deno.args.includes("--help")) {
+    console.log(
+      "Usage: deno task dev [--reset]\n  --reset  wipe the local database, keys and Stripe state",
+    );
+    return;
+  }
+  if (Deno.args.includes("--reset")) {
+    await Deno.remove(DATA_DIR, { recursive: true }).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
+    console.log(`Reset: removed ${DATA_DIR}`);
+  }
+  await Deno.mkdir(DATA_DIR, { recursive: true });
+
+  const env = await readDotenv(DOTENV_PATH);
+  for (const [name, value] of Object.entries(Deno.env.toObject())) env.set(name, value);
+  const get = (name: string) => env.get(name) || undefined;
+
+  const port = parsePort("PORT", get("PORT"), 54321);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const defaults: string[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+
+  // Database: the configured one as is, else embedded Postgres with the migrations applied.
+  let databaseUrl = get("SUPABASE_DB_URL");
+  if (databaseUrl === undefined) {
+    const dbPort = parsePort("DB_PORT", get("DB_PORT"), 54322);
+    const database = await startDatabase({ dataDir: `${DATA_DIR}db`, port: dbPort }).catch(
+      (error) => describeStartError("embedded database", dbPort, error),
+    );
+    cleanups.push(database.close);
+    databaseUrl = database.url;
+    env.set("SUPABASE_DB_URL", databaseUrl);
+    defaults.push(`database   embedded Postgres (PGlite) in .data/db, at ${databaseUrl}`);
+  } else {
+    defaults.push("database   SUPABASE_DB_URL (migrations are yours to apply: supabase db push)");
+  }
+
+  // Identity: the project's keys, else a local issuer with a key kept in .data.
+  let identity: DevRoutes["identity"];
+  if (get("SUPABASE_JWKS") === undefined && get("SUPABASE_URL") === undefined) {
+    const issuer = await createLocalIssuer(baseUrl, { keyFile: `${DATA_DIR}issuer-key.json` });
+    env.set("SUPABASE_URL", baseUrl);
+    env.set("SUPABASE_JWKS", JSON.stringify(issuer.jwks));
+    const sql = connect(databaseUrl, { max: 2 });
+    cleanups.push(() => sql.end());
+    identity = { issuer, sql };
+    defaults.push(`identity   local issuer, keys at ${baseUrl}/auth/v1/.well-known/jwks.json`);
+  } else {
+    defaults.push("identity   SUPABASE_JWKS / SUPABASE_URL");
+  }
+
+  // Stripe: the real API (or STRIPE_API_URL) with a key, else the local emulator.
+  if (get("STRIPE_SECRET_KEY") === undefined) {
+    const stripePort = parsePort("STRIPE_EMULATOR_PORT", get("STRIPE_EMULATOR_PORT"), 12111);
+    const secretKey = "sk_test_local_emulator";
+    const webhookSecret = get("STRIPE_WEBHOOK_SECRET") ?? "whsec_local_emulator";
+    const emulator = await startStripeEmulator({
+      port: stripePort,
+      secretKey,
+      webhook: { url: `${baseUrl}/functions/v1/stripe-webhook`, secret: webhookSecret },
+    }).catch((error) => describeStartError("Stripe emulator", stripePort, error));
+    cleanups.push(emulator.close);
+    env.set("STRIPE_SECRET_KEY", secretKey);
+    env.set("STRIPE_API_URL", emulator.url);
+    env.set("STRIPE_WEBHOOK_SECRET", webhookSecret);
+    if (get("STRIPE_PRICE_ID") === undefined) env.set("STRIPE_PRICE_ID", DEFAULT_PRICE_ID);
+    defaults.push(`stripe     local emulator at ${emulator.url}, webhooks to the local function`);
+  } else {
+    const api = get("STRIPE_API_URL") ?? "https://api.stripe.com";
+    defaults.push(
+      `stripe     ${api} (forward webhooks: stripe listen --forward-to ${baseUrl}/functions/v1/stripe-webhook)`,
+    );
+  }
+  if (get("URL") === undefined) env.set("URL", "http://localhost:3000");
+
+  const logger = createLogger();
+  const handler = createDevHandler({
+    checkout: buildOnFirstRequest(
+      { name: "stripe-checkout", logger },
+      () => checkoutHandlerFromEnv(get),
+    ),
+    portal: buildOnFirstRequest({ name: "stripe-portal", logger }, () => portalHandlerFromEnv(get)),
+    webhook: buildOnFirstRequest(
+      { name: "stripe-webhook", logger, failureMessage: "Webhook handler failed" },
+      () => webhookHandlerFromEnv(get),
+    ),
+    identity,
+  });
+
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, handler);
+  } catch (error) {
+    describeStartError("function server", port, error);
+  }
+
+  const tokenHint = identity
+    ? `deno task token you@example.com`
+    : "sign in through your Supabase project and use the session's access_token";
+  console.log([
+    "",
+    `Stripe billing functions running at ${baseUrl}`,
+    "",
+    `  POST ${baseUrl}/functions/v1/stripe-checkout   (also /api/stripe/checkout)`,
+    `  POST ${baseUrl}/functions/v1/stripe-portal     (also /api/stripe/portal)`,
+    `  POST ${baseUrl}/functions/v1/stripe-webhook    (also /api/stripe/webhook)`,
+    "",
+    ...defaults.map((line) => `  ${line}`),
+    `  redirects  ${get("URL")}/dashboard`,
+    "",
+    `Get a token:  ${tokenHint}`,
+    `Try it:       curl -X POST ${baseUrl}/functions/v1/stripe-checkout -H "Authorization: Bearer $TOKEN"`,
+    "",
+  ].join("\n"));
+
+  const stop = async () => {
+    await server.shutdown();
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+}
+
+await main();

@@ -1,0 +1,220 @@
+/**
+ * The test environment: a Supabase-shaped database (embedded PGlite, or a fresh database on the
+ * server named by DATABASE_URL), the local Stripe emulator with the real SDK pointed at it, a
+ * local token issuer, and the three handlers built on them exactly as the functions build them.
+ */
+import { startDatabase, type StartedDatabase } from "../dev/database.ts";
+import { createLocalIssuer, type LocalIssuer, type MintOptions } from "../dev/issuer.ts";
+import {
+  DEFAULT_PRICE_ID,
+  signPayload,
+  startStripeEmulator,
+  type StripeEmulator,
+} from "../dev/stripe_emulator.ts";
+import { createAuthenticator } from "../supabase/functions/_shared/auth.ts";
+import { connect, type Sql } from "../supabase/functions/_shared/db.ts";
+import type { Handler } from "../supabase/functions/_shared/http.ts";
+import { createLogger, type Logger } from "../supabase/functions/_shared/log.ts";
+import { createStripe, type Stripe } from "../supabase/functions/_shared/stripe.ts";
+import { createCheckoutHandler } from "../supabase/functions/stripe-checkout/handler.ts";
+import { createPortalHandler } from "../supabase/functions/stripe-portal/handler.ts";
+import { createWebhookHandler } from "../supabase/functions/stripe-webhook/handler.ts";
+
+export const SITE_URL = "http://app.localhost:3000";
+export const SUPABASE_URL = "http://127.0.0.1:54321";
+export const STRIPE_SECRET_KEY = "sk_test_harness";
+export const WEBHOOK_SECRET = "whsec_harness_secret";
+
+/** A signed-in user of the tests. */
+export interface TestUser {
+  id: string;
+  email: string;
+  token: string;
+}
+
+/** A profile row as tests read it. */
+export interface ProfileRow {
+  id: string;
+  email: string | null;
+  stripe_customer_id: string | null;
+  stripe_subscription_id: string | null;
+  subscription_status: string | null;
+  price_id: string | null;
+  current_period_end: Date | null;
+  cancel_at_period_end: boolean;
+  cancel_at: Date | null;
+  canceled_at: Date | null;
+  trial_end: Date | null;
+  subscription_created_at: Date | null;
+  updated_at: Date;
+}
+
+/** Everything a test drives. */
+export interface Harness {
+  sql: Sql;
+  databaseUrl: string;
+  emulator: StripeEmulator;
+  stripeApiUrl: string;
+  stripe: Stripe;
+  issuer: LocalIssuer;
+  /** Every log line the handlers wrote. */
+  logs: string[];
+  logger: Logger;
+  checkout: Handler;
+  portal: Handler;
+  webhook: Handler;
+  createUser(email?: string): Promise<TestUser>;
+  token(userId: string, claims?: Record<string, unknown>, options?: MintOptions): Promise<string>;
+  /** POSTs to a handler with the user's token. */
+  post(handler: Handler, token?: string, init?: RequestInit): Promise<Response>;
+  /** Signs a payload as Stripe does and POSTs it to the webhook. */
+  deliver(
+    payload: string | object,
+    options?: { secret?: string; timestamp?: number },
+  ): Promise<Response>;
+  profile(userId: string): Promise<ProfileRow>;
+  close(): Promise<void>;
+}
+
+/** Starts a fresh environment. Prefer {@link harness}, which shares one per test file. */
+export async function startHarness(): Promise<Harness> {
+  const database: StartedDatabase = await startDatabase({
+    serverUrl: Deno.env.get("DATABASE_URL") || undefined,
+  });
+  const stripeServer = await startStripeEmulator({ secretKey: STRIPE_SECRET_KEY });
+  const apiUrl = new URL(stripeServer.url);
+  const stripe = createStripe({
+    secretKey: STRIPE_SECRET_KEY,
+    api: { host: apiUrl.hostname, port: Number(apiUrl.port), protocol: "http" },
+    maxNetworkRetries: 0,
+    timeoutMs: 5000,
+  });
+  const sql = connect(database.url);
+  const issuer = await createLocalIssuer(SUPABASE_URL);
+  const logs: string[] = [];
+  const logger = createLogger((line) => logs.push(line));
+  const authenticate = createAuthenticator({
+    jwks: issuer.jwks,
+    supabaseUrl: SUPABASE_URL,
+    issuers: [issuer.issuer],
+  });
+  const handlerSql = connect(database.url);
+
+  const harness: Harness = {
+    sql,
+    databaseUrl: database.url,
+    emulator: stripeServer.emulator,
+    stripeApiUrl: stripeServer.url,
+    stripe,
+    issuer,
+    logs,
+    logger,
+    checkout: createCheckoutHandler({
+      authenticate,
+      stripe,
+      sql: handlerSql,
+      priceId: DEFAULT_PRICE_ID,
+      siteUrl: SITE_URL,
+      logger,
+    }),
+    portal: createPortalHandler({
+      authenticate,
+      stripe,
+      sql: handlerSql,
+      siteUrl: SITE_URL,
+      logger,
+    }),
+    webhook: createWebhookHandler({
+      stripe,
+      sql: handlerSql,
+      webhookSecret: WEBHOOK_SECRET,
+      logger,
+    }),
+    async createUser(email) {
+      const address = email ?? `user-${crypto.randomUUID().slice(0, 8)}@example.com`;
+      const [row] = await sql<{ id: string }[]>`
+        insert into auth.users (email) values (${address}) returning id`;
+      if (!row) throw new Error("auth.users insert returned no row");
+      return { id: row.id, email: address, token: await harness.token(row.id, { email: address }) };
+    },
+    token(userId, claims = {}, options) {
+      return issuer.mint({ sub: userId, ...claims }, options);
+    },
+    post(handler, token, init = {}) {
+      const headers = new Headers(init.headers);
+      if (token !== undefined) headers.set("Authorization", `Bearer ${token}`);
+      return handler(
+        new Request("http://127.0.0.1/functions/v1/test", { method: "POST", ...init, headers }),
+      );
+    },
+    async deliver(payload, options = {}) {
+      const body = typeof payload === "string" ? payload : JSON.stringify(payload);
+      const signature = await signPayload(
+        body,
+        options.secret ?? WEBHOOK_SECRET,
+        options.timestamp,
+      );
+      return harness.webhook(
+        new Request("http://127.0.0.1/functions/v1/stripe-webhook", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "Stripe-Signature": signature },
+          body,
+        }),
+      );
+    },
+    async profile(userId) {
+      const [row] = await sql<ProfileRow[]>`select * from public.profiles where id = ${userId}`;
+      if (!row) throw new Error(`No profile for "${userId}"`);
+      return row;
+    },
+    async close() {
+      await handlerSql.end();
+      await sql.end();
+      await stripeServer.close();
+      await database.close();
+    },
+  };
+  return harness;
+}
+
+let shared: Promise<Harness> | undefined;
+
+/**
+ * The environment shared by the tests of one file (starting a database per test would be slow).
+ * Every test makes its own users and data, so none depends on another's leftovers.
+ */
+export function harness(): Promise<Harness> {
+  shared ??= startHarness();
+  return shared;
+}
+
+/**
+ * Declares a test that runs in the shared environment. The environment outlives each test, so
+ * Deno's per-test resource sanitizers are off; {@link closeHarness} runs last in each file.
+ */
+export function harnessTest(name: string, fn: (h: Harness) => Promise<void>): void {
+  Deno.test({
+    name,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => fn(await harness()),
+  });
+}
+
+/** Closes the shared environment; declared as the last test of a file. */
+export function closeHarness(): void {
+  Deno.test({
+    name: "the test environment closes cleanly",
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      if (shared !== undefined) await (await shared).close();
+      shared = undefined;
+    },
+  });
+}
+
+/** Reads a JSON response body after checking its status. */
+export async function jsonOf(response: Response): Promise<Record<string, unknown>> {
+  return await response.json() as Record<string, unknown>;
+}
