@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { buildOnFirstRequest } from "../supabase/functions/_shared/http.ts";
+import { createLogger } from "../supabase/functions/_shared/log.ts";
+import { checkoutHandlerFromEnv } from "../supabase/functions/stripe-checkout/handler.ts";
+import { portalHandlerFromEnv } from "../supabase/functions/stripe-portal/handler.ts";
+import { webhookHandlerFromEnv } from "../supabase/functions/stripe-webhook/handler.ts";
+
+const FUNCTIONS_DIR = new URL("../supabase/functions/", import.meta.url);
+const NAMES = ["stripe-checkout", "stripe-portal", "stripe-webhook"];
+
+interface ModuleInfo {
+  specifier: string;
+}
+
+Deno.test("each function's import graph stays inside supabase/functions and resolves without deno.json", async () => {
+  for (const name of NAMES) {
+    const entry = new URL(`${name}/index.ts`, FUNCTIONS_DIR);
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", "--no-config", entry.pathname],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(output.success, new TextDecoder().decode(output.stderr));
+    const info = JSON.parse(new TextDecoder().decode(output.stdout)) as { modules: ModuleInfo[] };
+    const local = info.modules.map((module) => module.specifier).filter((s) =>
+      s.startsWith("file:")
+    );
+    assert.ok(local.length >= 5, name);
+    for (const specifier of local) {
+      const inOwnFolder = specifier.startsWith(new URL(`${name}/`, FUNCTIONS_DIR).href);
+      const inShared = specifier.startsWith(new URL("_shared/", FUNCTIONS_DIR).href);
+      assert.ok(inOwnFolder || inShared, `${name} imports ${specifier}`);
+    }
+    const remote = info.modules.map((module) => module.specifier).filter((s) =>
+      !s.startsWith("file:")
+    );
+    for (const specifier of remote) {
+      assert.doesNotMatch(specifier, /^(jsr:|https?:)/, `${name} imports ${specifier}`);
+    }
+  }
+});
+
+Deno.test("supabase/config.toml turns verify_jwt off for the webhook only", async () => {
+  const toml = await Deno.readTextFile(new URL("../supabase/config.toml", import.meta.url));
+  const sections = toml.split(/^\[/m);
+  for (const name of NAMES) {
+    const section = sections.find((s) => s.startsWith(`functions.${name}]`));
+    assert.ok(section, name);
+    const off = /^verify_jwt\s*=\s*false/m.test(section);
+    assert.equal(off, name === "stripe-webhook", name);
+  }
+});
+
+Deno.test("a missing variable answers 500 Server misconfigured and is named in the log", async () => {
+  const env: Record<string, string> = {
+    STRIPE_SECRET_KEY: "sk_test_x",
+    STRIPE_WEBHOOK_SECRET: "whsec_x",
+    URL: "http://localhost:3000",
+    SUPABASE_URL: "http://127.0.0.1:54321",
+    SUPABASE_DB_URL: "postgres://postgres@127.0.0.1:1/postgres",
+  };
+  const builders = [
+    ["stripe-checkout", checkoutHandlerFromEnv, "STRIPE_PRICE_ID"],
+    ["stripe-portal", portalHandlerFromEnv, "URL"],
+    ["stripe-webhook", webhookHandlerFromEnv, "STRIPE_WEBHOOK_SECRET"],
+  ] as const;
+  for (const [name, fromEnv, missing] of builders) {
+    const lines: string[] = [];
+    const handler = buildOnFirstRequest(
+      { name, logger: createLogger((line) => lines.push(line)) },
+      () => fromEnv((variable) => variable === missing ? undefined : env[variable]),
+    );
+    const response = await handler(new Request("http://127.0.0.1/", { method: "POST" }));
+    assert.equal(response.status, 500, name);
+    assert.equal(response.headers.get("access-control-allow-origin"), "*");
+    assert.deepEqual(await response.json(), { error: "Server misconfigured" });
+    assert.equal(lines.length, 1);
+    assert.match(lines[0] ?? "", new RegExp(`\\\\"${missing}\\\\"`));
+    const preflight = await handler(new Request("http://127.0.0.1/", { method: "OPTIONS" }));
+    assert.equal(preflight.status, 204);
+  }
+});
