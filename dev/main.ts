@@ -15,7 +15,8 @@ import { createLocalIssuer } from "./issuer.ts";
 import { createDevHandler, type DevRoutes } from "./server.ts";
 import { DEFAULT_PRICE_ID, startStripeEmulator } from "./stripe_emulator.ts";
 
-const DATA_DIR = new URL("../.data/", import.meta.url).pathname;
+const DATA_DIR = (Deno.env.get("DEV_DATA_DIR") || new URL("../.data", import.meta.url).pathname)
+  .replace(/\/*$/, "/");
 const DOTENV_PATH = new URL("../supabase/functions/.env", import.meta.url).pathname;
 
 /** Ends the process with one line a person can act on. */

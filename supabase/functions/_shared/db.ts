@@ -9,6 +9,8 @@ export type TransactionSql = postgres.TransactionSql;
 export interface ConnectOptions {
   /** Most connections the pool opens. */
   max?: number;
+  /** Called with each statement sent (the benchmarks count round trips with it). */
+  onQuery?: (query: string) => void;
 }
 
 /**
@@ -22,6 +24,7 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     idle_timeout: 30,
     connect_timeout: 10,
     onnotice: () => {},
+    ...(options.onQuery && { debug: (_connection, query) => options.onQuery?.(query) }),
   });
 }
 
