@@ -669,6 +669,38 @@ harnessTest(
   },
 );
 
+harnessTest(
+  "stripe-webhook finds the user of checkout.session.completed from client_reference_id alone",
+  async (h) => {
+    const user = await h.createUser();
+    // No metadata anywhere and a customer no profile holds: client_reference_id is the only lead.
+    const customer = await h.stripe.customers.create({ email: user.email });
+    const session = await h.stripe.checkout.sessions.create({
+      mode: "subscription",
+      customer: customer.id,
+      client_reference_id: user.id,
+      line_items: [{ price: DEFAULT_PRICE_ID, quantity: 1 }],
+      success_url: `${SITE_URL}/dashboard?session_id={CHECKOUT_SESSION_ID}`,
+    });
+    const mark = h.emulator.events().length;
+    const subscription = h.emulator.completeCheckout(session.id);
+    assert.deepEqual(subscription.metadata, {});
+
+    const events = eventsAbout(h, mark, [session.id, subscription.id]);
+    await deliverOk(h, single(events, "checkout.session.completed"));
+    const billing = await billingOf(h, user.id);
+    assert.equal(billing.customer, customer.id);
+    assert.equal(billing.subscription, subscription.id);
+    await assertSynced(h, user.id, subscription.id);
+
+    // Later events of that subscription find the user by the customer now stored.
+    h.emulator.subscription(subscription.id).cancelAtPeriodEnd(true);
+    await deliverAll(h, eventsAbout(h, mark, [subscription.id]));
+    assert.equal((await billingOf(h, user.id)).cancelAtPeriodEnd, true);
+    await assertSynced(h, user.id, subscription.id);
+  },
+);
+
 // ---- exactly once ------------------------------------------------------------------------------
 
 harnessTest("stripe-webhook answers 200 to a repeated delivery and changes nothing", async (h) => {
