@@ -913,3 +913,171 @@ Deno.test("a delivery that keeps failing gives up after five attempts", async ()
     await hook.server.shutdown();
   }
 });
+
+// ---- pages -------------------------------------------------------------------------------------
+
+/** The labels of a page's buttons, as a person reads them. */
+function buttons(html: string): string[] {
+  return [...html.matchAll(/<button[^>]*>([^<]*)<\/button>/g)].map((match) => match[1] ?? "");
+}
+
+/** Submits a page's form the way a browser does, without following the redirect. */
+function submit(url: string, action: string): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ action }),
+    redirect: "manual",
+  });
+}
+
+Deno.test("the checkout page shows the price, the email, Pay and Back", async () => {
+  const { stripe, close } = await setup();
+  try {
+    const customer = await stripe.customers.create({ email: "ada@example.com" });
+    const session = await stripe.checkout.sessions.create(checkoutParams(customer.id));
+    const response = await fetch(session.url ?? "");
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("content-type"), "text/html; charset=utf-8");
+    const html = await response.text();
+    assert.match(html, /Pro — \$10\.00 \/ month/);
+    assert.match(html, /ada@example\.com/);
+    assert.deepEqual(buttons(html), ["Pay"]);
+    assert.match(
+      html,
+      /<a class="button" href="http:\/\/localhost:3000\/dashboard\?canceled=true">Back<\/a>/,
+    );
+    assert.doesNotMatch(html, /<script|<link|src=/);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("paying on the checkout page redirects to the success URL and subscribes", async () => {
+  const { stripe, emulator, close } = await setup();
+  try {
+    const customer = await stripe.customers.create({ email: "ada@example.com" });
+    const session = await stripe.checkout.sessions.create(checkoutParams(customer.id));
+    const response = await submit(session.url ?? "", "pay");
+    assert.equal(response.status, 303);
+    assert.equal(
+      response.headers.get("location"),
+      `http://localhost:3000/dashboard?session_id=${session.id}`,
+    );
+    await response.body?.cancel();
+    const [subscription] = emulator.subscriptions();
+    assert.equal(subscription?.status, "active");
+    assert.equal(subscription?.customer, customer.id);
+    assert.equal(emulator.events().at(-1)?.type, "checkout.session.completed");
+
+    const again = await fetch(session.url ?? "");
+    const html = await again.text();
+    assert.match(html, /This checkout is complete/);
+    assert.deepEqual(buttons(html), []);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("an expired checkout page says so and offers Back", async () => {
+  const { stripe, emulator, close } = await setup();
+  try {
+    const customer = await stripe.customers.create({});
+    const session = await stripe.checkout.sessions.create(checkoutParams(customer.id));
+    emulator.expireCheckout(session.id);
+    const html = await (await fetch(session.url ?? "")).text();
+    assert.match(html, /expired/);
+    assert.match(html, />Back<\/a>/);
+    const paid = await submit(session.url ?? "", "pay");
+    assert.equal(paid.status, 200);
+    await paid.body?.cancel();
+    assert.equal(emulator.subscriptions().length, 0);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("pages escape what they show", async () => {
+  const { stripe, close } = await setup();
+  try {
+    const customer = await stripe.customers.create({ email: "<img src=x onerror=alert(1)>" });
+    const session = await stripe.checkout.sessions.create(checkoutParams(customer.id));
+    const html = await (await fetch(session.url ?? "")).text();
+    assert.doesNotMatch(html, /<img/);
+    assert.match(html, /&lt;img src=x onerror=alert\(1\)&gt;/);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("the portal page shows the subscription and its buttons act on it", async () => {
+  const running = await setup();
+  const { stripe, emulator } = running;
+  try {
+    const { customer, subscription } = await subscribed(stripe, running);
+    const portal = await stripe.billingPortal.sessions.create({
+      customer: customer.id,
+      return_url: "http://localhost:3000/dashboard",
+    });
+    const url = portal.url;
+    let html = await (await fetch(url)).text();
+    assert.match(html, /Pro — \$10\.00 \/ month/);
+    assert.match(html, />active</);
+    assert.deepEqual(buttons(html), [
+      "Cancel at period end",
+      "Cancel now",
+      "Fail next payment",
+      "Pay now",
+      "Return",
+    ]);
+
+    const steps: [string, (sub: Stripe.Subscription) => void][] = [
+      ["cancel-at-period-end", (sub) => assert.equal(sub.cancel_at_period_end, true)],
+      ["dont-cancel", (sub) => assert.equal(sub.cancel_at_period_end, false)],
+      ["fail-next-payment", (sub) => assert.equal(sub.status, "past_due")],
+      ["pay-now", (sub) => assert.equal(sub.status, "active")],
+      ["cancel-now", (sub) => assert.equal(sub.status, "canceled")],
+    ];
+    for (const [action, check] of steps) {
+      const response = await submit(url, action);
+      assert.equal(response.status, 303, action);
+      assert.equal(response.headers.get("location"), new URL(url).pathname);
+      await response.body?.cancel();
+      check(await stripe.subscriptions.retrieve(subscription.id));
+      if (action === "cancel-at-period-end") {
+        html = await (await fetch(url)).text();
+        assert.equal(buttons(html)[0], "Don't cancel");
+        assert.match(html, /Cancels on/);
+      }
+    }
+    html = await (await fetch(url)).text();
+    assert.match(html, />canceled</);
+    assert.deepEqual(buttons(html), ["Return"]);
+
+    const back = await submit(url, "return");
+    assert.equal(back.status, 303);
+    assert.equal(back.headers.get("location"), "http://localhost:3000/dashboard");
+    await back.body?.cancel();
+    assert.ok(emulator.events().some((event) => event.type === "invoice.payment_failed"));
+  } finally {
+    await running.close();
+  }
+});
+
+Deno.test("the portal page of a customer without a subscription says so and offers Return", async () => {
+  const { stripe, close } = await setup();
+  try {
+    const customer = await stripe.customers.create({ email: "ada@example.com" });
+    const portal = await stripe.billingPortal.sessions.create({
+      customer: customer.id,
+      return_url: "http://localhost:3000/dashboard",
+    });
+    const response = await fetch(portal.url);
+    assert.equal(response.status, 200);
+    const html = await response.text();
+    assert.match(html, /You have no subscription/);
+    assert.deepEqual(buttons(html), ["Return"]);
+  } finally {
+    await close();
+  }
+});
