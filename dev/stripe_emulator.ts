@@ -98,7 +98,7 @@ export class StripeEmulator {
     this.#publicUrl = (options.publicUrl ?? "http://127.0.0.1:12111").replace(/\/+$/, "");
     const now = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.#webhook = options.webhook
-      ? new WebhookDelivery(options.webhook, now, options.webhookRetryDelaysMs, options.log)
+      ? new WebhookDelivery(options.webhook, options.webhookRetryDelaysMs, options.log)
       : null;
     this.#state = new StripeState(
       now,
@@ -148,7 +148,7 @@ export class StripeEmulator {
     return subscriptionControl(this.#state, id);
   }
 
-  /** Every event so far, oldest first. */
+  /** Every event so far, oldest first, as delivered (decimal fields are strings, as on the wire). */
   events(): Stripe.Event[] {
     return snapshot(this.#state.events);
   }

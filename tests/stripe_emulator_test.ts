@@ -874,6 +874,31 @@ Deno.test("events are delivered in order with signatures the SDK accepts", async
   }
 });
 
+Deno.test("deliveries are signed with the wall clock when the emulator's clock is fixed", async () => {
+  const hook = receiver();
+  const running = await setup({
+    webhook: { url: hook.url, secret: "whsec_local" },
+    now: () => 1_600_000_000,
+  });
+  try {
+    await running.stripe.customers.create({});
+    await running.emulator.deliveriesSettled();
+    const delivery = hook.received[0];
+    assert.ok(delivery);
+    const event = await new Stripe(SECRET_KEY).webhooks.constructEventAsync(
+      delivery.body,
+      delivery.signature,
+      "whsec_local",
+      undefined,
+      Stripe.createSubtleCryptoProvider(),
+    );
+    assert.equal(event.created, 1_600_000_000);
+  } finally {
+    await running.close();
+    await hook.server.shutdown();
+  }
+});
+
 Deno.test("a delivery answered 500 is retried until it succeeds", async () => {
   const hook = receiver([500]);
   const lines: string[] = [];
