@@ -3,12 +3,17 @@ import { Stripe } from "../../supabase/functions/_shared/stripe.ts";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
+/** Random letters and digits. */
+export function randomChars(length: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  let chars = "";
+  for (const byte of bytes) chars += ALPHABET[byte % ALPHABET.length];
+  return chars;
+}
+
 /** A Stripe-looking id: `cus_` followed by random letters and digits. */
 export function newId(prefix: string, length = 14): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(length));
-  let id = "";
-  for (const byte of bytes) id += ALPHABET[byte % ALPHABET.length];
-  return `${prefix}_${id}`;
+  return `${prefix}_${randomChars(length)}`;
 }
 
 /** A deep copy as the wire sees it (Decimal values become their string form). */

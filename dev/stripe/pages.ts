@@ -315,9 +315,9 @@ ${error ? `<p class="alert">${escapeHtml(error)}</p>` : ""}`;
     ...(invoice ? [["Amount due", formatAmount(invoice.amount_remaining, invoice.currency)]] : []),
   ].map(([label, value]) =>
     label === "Status"
-      ? `<dt>Status</dt><dd><span class="badge ${STATUS_STYLE[subscription.status] ?? ""}">${
-        escapeHtml(subscription.status.replace("_", " "))
-      }</span></dd>`
+      ? `<dt>Status</dt><dd><span class="${
+        ["badge", STATUS_STYLE[subscription.status] ?? ""].join(" ").trim()
+      }">${escapeHtml(subscription.status.replace("_", " "))}</span></dd>`
       : `<dt>${escapeHtml(label)}</dt><dd>${escapeHtml(value)}</dd>`
   ).join("\n");
 

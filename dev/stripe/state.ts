@@ -12,6 +12,7 @@ import {
   type PriceFields,
   priceObject,
   productObject,
+  randomChars,
   snapshot,
   subscriptionItemObject,
   subscriptionObject,
@@ -334,7 +335,8 @@ export class StripeState {
 
   /** Creates an open checkout session reachable at `/c/pay/<id>`. */
   createCheckoutSession(input: CheckoutInput): Stripe.Checkout.Session {
-    const id = newId(`cs_test_${input.mode === "subscription" ? "b1" : "a1"}`, 58);
+    // Stripe's shape: cs_test_b1... for subscription mode, cs_test_a1... otherwise.
+    const id = `cs_test_${input.mode === "subscription" ? "b1" : "a1"}${randomChars(56)}`;
     const created = this.now();
     const customer = input.customer ? this.customers.get(input.customer) : undefined;
     const email = customer && !customer.deleted ? customer.email : input.customerEmail;
