@@ -105,6 +105,7 @@ async function main() {
       port: stripePort,
       secretKey,
       webhook: { url: `${baseUrl}/functions/v1/stripe-webhook`, secret: webhookSecret },
+      stateFile: `${DATA_DIR}stripe.json`,
     }).catch((error) => describeStartError("Stripe emulator", stripePort, error));
     cleanups.push(emulator.close);
     env.set("STRIPE_SECRET_KEY", secretKey);

@@ -19,6 +19,7 @@ import {
   API_VERSION,
   type CompleteCheckoutOptions,
   DEFAULT_PRICE_ID,
+  type StateSnapshot,
   StripeState,
 } from "./stripe/state.ts";
 import { type DeliveryAttempt, signPayload, WebhookDelivery } from "./stripe/webhooks.ts";
@@ -41,6 +42,11 @@ export interface StripeEmulatorOptions {
   webhookRetryDelaysMs?: readonly number[];
   /** Where failed webhook attempts are reported. Default `console.warn`. */
   log?: (line: string) => void;
+  /**
+   * A JSON file that keeps the account between runs: read at start when it exists, written
+   * after every request that may change something.
+   */
+  stateFile?: string;
 }
 
 /** One API call as received, for tests to assert on. */
@@ -217,6 +223,27 @@ export class StripeEmulator {
 
   /** Answers one HTTP request: `/v1/...` API, `/_emulator/...` control, or a page. */
   async handle(request: Request): Promise<Response> {
+    const response = await this.#route(request);
+    if (this.#options.stateFile !== undefined && request.method !== "GET") {
+      await Deno.writeTextFile(this.#options.stateFile, JSON.stringify(this.#state.toSnapshot()));
+    }
+    return response;
+  }
+
+  /** Loads the account kept in `stateFile`, if there is one. */
+  async load(): Promise<void> {
+    if (this.#options.stateFile === undefined) return;
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.#options.stateFile);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
+    }
+    this.#state.restore(JSON.parse(text) as StateSnapshot);
+  }
+
+  async #route(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname.startsWith("/v1/")) return await this.#handleApi(request, url);
     if (url.pathname.startsWith("/_emulator/")) return await this.#handleControl(request, url);
@@ -584,12 +611,13 @@ export interface RunningStripeEmulator {
 }
 
 /** Serves an emulator over HTTP (port 0 picks a free port) and sets its public URL. */
-export function startStripeEmulator(
+export async function startStripeEmulator(
   options: StripeEmulatorOptions & { port?: number; hostname?: string } = {},
 ): Promise<RunningStripeEmulator> {
   const { port = 0, hostname = "127.0.0.1", ...rest } = options;
   const emulator = new StripeEmulator(rest);
-  return new Promise((resolve) => {
+  await emulator.load();
+  return await new Promise((resolve) => {
     const server = Deno.serve({
       port,
       hostname,

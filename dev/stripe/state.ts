@@ -90,6 +90,20 @@ export interface SubscriptionChanges {
 
 type EventObject = Stripe.Event.Data.Object;
 
+/** The account's contents as plain data. */
+export interface StateSnapshot {
+  customers: [string, Stripe.Customer | Stripe.DeletedCustomer][];
+  products: [string, Stripe.Product][];
+  prices: [string, Stripe.Price][];
+  checkouts: [string, CheckoutRecord][];
+  portalSessions: [string, Stripe.BillingPortal.Session][];
+  subscriptions: [string, Stripe.Subscription][];
+  invoices: [string, Stripe.Invoice][];
+  events: Stripe.Event[];
+  failingSubscriptions: string[];
+  invoiceCount: number;
+}
+
 /** The account's objects and the operations Stripe performs on them. */
 export class StripeState {
   readonly customers = new Map<string, Stripe.Customer | Stripe.DeletedCustomer>();
@@ -146,6 +160,41 @@ export class StripeState {
     this.failingSubscriptions.clear();
     this.#invoiceCount = 0;
     this.seed();
+  }
+
+  /** Everything the account holds, as JSON-ready data (for a local server's restarts). */
+  toSnapshot(): StateSnapshot {
+    return {
+      customers: [...this.customers.entries()],
+      products: [...this.products.entries()],
+      prices: [...this.prices.entries()],
+      checkouts: [...this.checkouts.entries()],
+      portalSessions: [...this.portalSessions.entries()],
+      subscriptions: [...this.subscriptions.entries()],
+      invoices: [...this.invoices.entries()],
+      events: this.events,
+      failingSubscriptions: [...this.failingSubscriptions],
+      invoiceCount: this.#invoiceCount,
+    };
+  }
+
+  /** Replaces the account's contents with a snapshot taken by {@link toSnapshot}. */
+  restore(snapshot: StateSnapshot): void {
+    this.clear();
+    const fill = <V>(map: Map<string, V>, entries: [string, V][]) => {
+      map.clear();
+      for (const [id, value] of entries) map.set(id, value);
+    };
+    fill(this.customers, snapshot.customers);
+    fill(this.products, snapshot.products);
+    fill(this.prices, snapshot.prices);
+    fill(this.checkouts, snapshot.checkouts);
+    fill(this.portalSessions, snapshot.portalSessions);
+    fill(this.subscriptions, snapshot.subscriptions);
+    fill(this.invoices, snapshot.invoices);
+    this.events.push(...snapshot.events);
+    for (const id of snapshot.failingSubscriptions) this.failingSubscriptions.add(id);
+    this.#invoiceCount = snapshot.invoiceCount;
   }
 
   /** Runs `change` with events attributed to the given API request. */
