@@ -963,4 +963,32 @@ harnessTest("stripe-webhook writes no secret to its log", (h) => {
   return Promise.resolve();
 });
 
+harnessTest(
+  "a signed event without the shape of a Stripe event answers 400 and writes nothing",
+  async (h) => {
+    const id = `evt_malformed_${crypto.randomUUID().slice(0, 8)}`;
+    const bodies = [
+      {},
+      { id, type: "customer.subscription.updated" },
+      { id, type: "customer.subscription.updated", data: null },
+      { id, type: "customer.subscription.updated", data: { object: "sub_1" } },
+    ];
+    for (const body of bodies) {
+      const response = await h.deliver(body);
+      assert.equal(response.status, 400, JSON.stringify(body));
+      assert.deepEqual(await response.json(), { error: "Invalid payload" });
+    }
+    const shapeless = await h.deliver({
+      id,
+      type: "customer.subscription.updated",
+      data: { object: {} },
+    });
+    assert.equal(shapeless.status, 200);
+    await shapeless.body?.cancel();
+    const [row] = await h.sql<{ count: number }[]>`
+    select count(*)::int as count from public.stripe_events where id = ${id}`;
+    assert.equal(row?.count, 0);
+  },
+);
+
 closeHarness();

@@ -48,6 +48,7 @@ export function subscriptionOf(event: Stripe.Event): SubscriptionRef | null {
     case "customer.subscription.pending_update_expired":
     case "customer.subscription.trial_will_end": {
       const subscription = event.data.object;
+      if (typeof subscription.id !== "string") return null;
       return { subscriptionId: subscription.id, userId: toUserId(subscription.metadata?.userId) };
     }
     case "invoice.paid":

@@ -47,6 +47,14 @@ export function processEvent(
   });
 }
 
+/** A signed body is Stripe's, but its shape is still checked before anything reads into it. */
+function isEventShaped(event: Stripe.Event): boolean {
+  const data: unknown = event.data;
+  return typeof event.id === "string" && event.id !== "" && typeof event.type === "string" &&
+    typeof data === "object" && data !== null && "object" in data &&
+    typeof data.object === "object" && data.object !== null;
+}
+
 /** Creates the `stripe-webhook` handler. */
 export function createWebhookHandler(deps: WebhookDeps): Handler {
   return createHttpHandler(
@@ -64,6 +72,7 @@ export function createWebhookHandler(deps: WebhookDeps): Handler {
         }
         throw new HttpError(400, "Invalid payload");
       }
+      if (!isEventShaped(event)) throw new HttpError(400, "Invalid payload");
       context.log.eventId = event.id;
       context.log.eventType = event.type;
       const outcome = await processEvent(event, deps);
