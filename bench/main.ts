@@ -34,8 +34,8 @@ import {
 } from "./load.ts";
 
 const QUICK = Deno.env.get("BENCH_QUICK") === "1";
-const ROUNDS = QUICK ? 1 : 3;
-const WEBHOOK_EVENTS = { c1: QUICK ? 60 : 200, c16: QUICK ? 200 : 800 };
+const ROUNDS = QUICK ? 1 : 5;
+const WEBHOOK_EVENTS = { c1: QUICK ? 60 : 300, c16: QUICK ? 200 : 1000 };
 const WEBHOOK_WARMUP = QUICK ? 20 : 50;
 const SUBSCRIBERS = 16;
 const CHECKOUT_SAMPLES = QUICK ? 40 : 200;
@@ -400,9 +400,9 @@ async function measureCheckout(env: BenchEnvironment) {
 
 async function measureMemory(env: BenchEnvironment, subscribers: Subscriber[]) {
   const result: Record<string, { peakMiB: number; afterStartMiB: number }> = {};
-  for (const target of [...FUNCTIONS, "bare"] as const) {
+  for (const target of [...FUNCTIONS, "bare", "floor-webhook"] as const) {
     let send: (server: ServerProcess, index: number) => Promise<Response>;
-    if (target === "stripe-webhook") {
+    if (target === "stripe-webhook" || target === "floor-webhook") {
       const events = await signedEvents(env, subscribers, MEMORY_REQUESTS);
       send = (server, i) => post(server, events[i]!);
     } else if (target === "bare") {
@@ -412,7 +412,10 @@ async function measureMemory(env: BenchEnvironment, subscribers: Subscriber[]) {
       if (target === "stripe-portal") await giveCustomers(env, users);
       send = (server, i) => post(server, { token: users[i % users.length]!.token });
     }
-    const server = await startServer(SCRIPTS[target], FUNCTION_PORT, env.functionEnv);
+    const floorPort = freePort();
+    const server = target === "floor-webhook"
+      ? await startServer(FLOOR_WEBHOOK, floorPort, { ...env.functionEnv, PORT: String(floorPort) })
+      : await startServer(SCRIPTS[target], FUNCTION_PORT, env.functionEnv);
     try {
       const afterStart = await server.memory();
       await throughput(MEMORY_REQUESTS, CONCURRENCY, (i) => send(server, i));
@@ -552,7 +555,11 @@ async function main() {
       "",
       `Ours: supabase/functions/stripe-webhook/index.ts in its own process. Floor: bench/floor_webhook.ts ` +
       `(Web Crypto HMAC check, one fetch of the subscription, one UPDATE in a transaction). ` +
-      `${WEBHOOK_EVENTS.c1} / ${WEBHOOK_EVENTS.c16} events per run over ${SUBSCRIBERS} subscriptions.`,
+      `${WEBHOOK_EVENTS.c1} / ${WEBHOOK_EVENTS.c16} events per run over ${SUBSCRIBERS} subscriptions.` +
+      (env.databaseKind.startsWith("embedded")
+        ? " Embedded PGlite is one session shared by turns: it runs one transaction at a time for " +
+          "all connections, so a transaction held open across a Stripe read stalls every other event."
+        : ""),
       "",
       "## Cold start (spawn to first OPTIONS answer, ms)",
       "",
@@ -631,6 +638,12 @@ async function main() {
           met(memory[name]!.peakMiB <= 100),
         ]),
         ["bare Deno.serve", memory.bare!.afterStartMiB, memory.bare!.peakMiB, "-"],
+        [
+          "webhook floor",
+          memory["floor-webhook"]!.afterStartMiB,
+          memory["floor-webhook"]!.peakMiB,
+          "-",
+        ],
       ]),
       "",
       "## Database statements (round trips) and Stripe calls per request",
