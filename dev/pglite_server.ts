@@ -8,7 +8,7 @@
  * the transaction ends. Extended-protocol messages of different connections never interleave and
  * transactions are serialized. Session state (`set` without `local`) is shared by all connections.
  */
-import type { PGlite } from "@electric-sql/pglite";
+import type { PGliteInterface } from "@electric-sql/pglite";
 
 /** A running wire server. */
 export interface PgliteServer {
@@ -35,7 +35,7 @@ const MAX_MESSAGE_BYTES = 1 << 30;
 const BATCH_ENDS = new Set(["S", "Q", "F", "H"]);
 
 /** Starts serving `db` on `hostname:port`. */
-export function servePglite(db: PGlite, options: ServePgliteOptions = {}): PgliteServer {
+export function servePglite(db: PGliteInterface, options: ServePgliteOptions = {}): PgliteServer {
   const listener = Deno.listen({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
@@ -109,14 +109,14 @@ class Mutex {
 
 class Connection {
   #conn: Deno.Conn;
-  #db: PGlite;
+  #db: PGliteInterface;
   #mutex: Mutex;
   #buffer: Uint8Array = new Uint8Array(0);
   #closed = false;
   /** ReadyForQuery status after the last batch: I idle, T in a transaction, E failed one. */
   #status = "I";
 
-  constructor(conn: Deno.Conn, db: PGlite, mutex: Mutex) {
+  constructor(conn: Deno.Conn, db: PGliteInterface, mutex: Mutex) {
     this.#conn = conn;
     this.#db = db;
     this.#mutex = mutex;
@@ -219,11 +219,10 @@ class Connection {
     this.#mutex.abandon(this);
     if (!this.#mutex.isHeldBy(this)) return;
     try {
-      if (this.#status !== "I" || this.#db.isInTransaction()) {
-        await this.#db.runExclusive(() =>
-          this.#db.execProtocolRawStream(simpleQuery("rollback"), { onRawData: () => {} })
-        );
-      }
+      // Holding the mutex means a transaction or an unfinished extended-protocol exchange.
+      await this.#db.runExclusive(() =>
+        this.#db.execProtocolRawStream(simpleQuery("rollback"), { onRawData: () => {} })
+      );
     } catch (error) {
       console.error("PGlite wire server could not roll back a closed connection", error);
     } finally {
