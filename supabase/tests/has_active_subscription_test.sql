@@ -2,7 +2,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
-select plan(9);
+select plan(11);
 
 insert into auth.users (id, email) values
   ('a1a1a1a1-0000-4000-8000-000000000011', 'active@example.com'),
@@ -38,6 +38,15 @@ select is(
   'has_active_subscription is stable and security invoker'
 );
 
+-- Another table gated by subscription, as an app would add one.
+create table public.premium_articles (id int primary key, title text not null);
+alter table public.premium_articles enable row level security;
+grant select on table public.premium_articles to authenticated;
+create policy "Subscribers read premium articles"
+  on public.premium_articles for select to authenticated
+  using ((select public.has_active_subscription()));
+insert into public.premium_articles values (1, 'For subscribers');
+
 set local role authenticated;
 set local request.jwt.claims = '{"sub":"a1a1a1a1-0000-4000-8000-000000000011","role":"authenticated"}';
 select is(
@@ -59,6 +68,17 @@ set local request.jwt.claims = '{"sub":"d4d4d4d4-0000-4000-8000-000000000014","r
 select is(
   public.has_active_subscription(), false,
   'a user without a profile has no active subscription'
+);
+select is_empty(
+  $$select 1 from public.premium_articles$$,
+  'a policy using has_active_subscription hides rows from a user without a subscription'
+);
+
+set local request.jwt.claims = '{"sub":"a1a1a1a1-0000-4000-8000-000000000011","role":"authenticated"}';
+select results_eq(
+  $$select title from public.premium_articles$$,
+  $$values ('For subscribers')$$,
+  'a policy using has_active_subscription shows rows to a subscriber'
 );
 
 select * from finish();
