@@ -214,7 +214,7 @@ export function closeHarness(): void {
   });
 }
 
-/** Reads a JSON response body after checking its status. */
+/** Reads a JSON response body as an object. */
 export async function jsonOf(response: Response): Promise<Record<string, unknown>> {
   return await response.json() as Record<string, unknown>;
 }
