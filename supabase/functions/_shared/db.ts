@@ -75,32 +75,53 @@ export type ApplyOutcome =
  * subscription, asks `read` for the subscription's current state (so concurrent events for one
  * subscription apply one after the other, each with fresh state), and writes the profile. The
  * ledger row and the profile change commit together or not at all.
+ *
+ * Two round trips: BEGIN is pipelined with the claim, and COMMIT with the write. A COMMIT that
+ * follows a failed statement ends the transaction as a rollback, so nothing partial commits.
  */
-export function applyEventOnce(
+export async function applyEventOnce(
   sql: Sql,
   event: LedgerEvent,
   subscriptionId: string,
   read: () => Promise<ProfileUpdate>,
 ): Promise<ApplyOutcome> {
-  return sql.begin(async (tx) => {
-    const [claim] = await tx<{ fresh: boolean }[]>`
-      with inserted as (
-        insert into public.stripe_events (id, type) values (${event.id}, ${event.type})
-        on conflict (id) do nothing
-        returning 1
-      )
-      select exists (select 1 from inserted) as fresh,
-        pg_advisory_xact_lock(hashtextextended(${subscriptionId}, 0)) is null as locked`;
-    if (!claim?.fresh) return "duplicate";
-    return writeSubscription(tx, await read());
-  });
+  const connection = await sql.reserve();
+  let settled = false;
+  try {
+    const [, [claim]] = await Promise.all([
+      connection`begin`,
+      connection<{ fresh: boolean }[]>`
+        with inserted as (
+          insert into public.stripe_events (id, type) values (${event.id}, ${event.type})
+          on conflict (id) do nothing
+          returning 1
+        )
+        select exists (select 1 from inserted) as fresh,
+          pg_advisory_xact_lock(hashtextextended(${subscriptionId}, 0)) is null as locked`,
+    ]);
+    if (!claim?.fresh) {
+      await connection`commit`;
+      settled = true;
+      return "duplicate";
+    }
+    const update = await read();
+    const [outcome] = await Promise.all([
+      writeSubscription(connection, update),
+      connection`commit`,
+    ]);
+    settled = true;
+    return outcome;
+  } finally {
+    if (!settled) await connection`rollback`.catch(() => {});
+    connection.release();
+  }
 }
 
 /**
  * Writes a subscription onto the profile of its user (by `metadata.userId`, else by customer).
  * A profile keeps the subscription that ranks highest: live before ended, then newest.
  */
-async function writeSubscription(tx: TransactionSql, update: ProfileUpdate): Promise<ApplyOutcome> {
+async function writeSubscription(tx: Sql, update: ProfileUpdate): Promise<ApplyOutcome> {
   const [result] = await tx<{ target: string | null; updated: string | null }[]>`
     with target as (
       select id from (

@@ -30,7 +30,6 @@ export function createCheckoutHandler(deps: CheckoutDeps): Handler {
       { ...(user.email && { email: user.email }), metadata: { userId: user.id } },
       { idempotencyKey: `customer:${user.id}:${replacing ?? "first"}` },
     );
-    await saveCustomerId(sql, user.id, customer.id);
     return customer.id;
   }
 
@@ -48,6 +47,21 @@ export function createCheckoutHandler(deps: CheckoutDeps): Handler {
     }, { idempotencyKey: `checkout:${user.id}:${crypto.randomUUID()}` });
   }
 
+  /**
+   * Opens the session; for a new customer, stores it meanwhile (one round trip off the request's
+   * path). Both finish before answering, so a failed session still leaves the customer stored.
+   */
+  async function openSession(user: AuthenticatedUser, customerId: string, isNew: boolean) {
+    if (!isNew) return await createSession(user, customerId);
+    const [session, saved] = await Promise.allSettled([
+      createSession(user, customerId),
+      saveCustomerId(sql, user.id, customerId),
+    ]);
+    if (session.status === "rejected") throw session.reason;
+    if (saved.status === "rejected") throw saved.reason;
+    return session.value;
+  }
+
   return createHttpHandler(
     { name: "stripe-checkout", logger: deps.logger },
     async (request, context) => {
@@ -57,15 +71,16 @@ export function createCheckoutHandler(deps: CheckoutDeps): Handler {
       if (profile === undefined) throw new HttpError(401, "User not found");
       if (isLive(profile.status)) throw new HttpError(400, "Already subscribed");
 
+      const isNew = profile.customerId === null;
       let customerId = profile.customerId ?? await createCustomer(user, null);
       let session: Stripe.Checkout.Session;
       try {
-        session = await createSession(user, customerId);
+        session = await openSession(user, customerId, isNew);
       } catch (error) {
-        if (!isMissingCustomer(error)) throw error;
+        if (isNew || !isMissingCustomer(error)) throw error;
         context.log.replacedCustomer = customerId;
         customerId = await createCustomer(user, customerId);
-        session = await createSession(user, customerId);
+        session = await openSession(user, customerId, true);
       }
       context.log.customerId = customerId;
       context.log.sessionId = session.id;
