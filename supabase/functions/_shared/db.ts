@@ -105,12 +105,12 @@ export async function applyEventOnce(
       return "duplicate";
     }
     const update = await read();
-    const [outcome] = await Promise.all([
+    const [written] = await Promise.all([
       writeSubscription(connection, update),
       connection`commit`,
     ]);
     settled = true;
-    return outcome;
+    return written ? "applied" : await unappliedOutcome(connection, update);
   } finally {
     if (!settled) await connection`rollback`.catch(() => {});
     connection.release();
@@ -119,42 +119,43 @@ export async function applyEventOnce(
 
 /**
  * Writes a subscription onto the profile of its user (by `metadata.userId`, else by customer).
- * A profile keeps the subscription that ranks highest: live before ended, then newest.
+ * A profile keeps the subscription that ranks highest: live before ended, then newest. Returns
+ * whether a row changed.
  */
-async function writeSubscription(tx: Sql, update: ProfileUpdate): Promise<ApplyOutcome> {
-  const [result] = await tx<{ target: string | null; updated: string | null }[]>`
-    with target as (
-      select id from (
-        select id, 1 as rank from public.profiles where id = ${update.userId}
-        union all
-        select id, 2 from public.profiles where stripe_customer_id = ${update.customerId}
-      ) candidates
-      order by rank
-      limit 1
-    ), updated as (
-      update public.profiles p set
-        stripe_customer_id = ${update.customerId},
-        stripe_subscription_id = ${update.subscriptionId},
-        subscription_status = ${update.status},
-        price_id = ${update.priceId},
-        current_period_end = ${update.currentPeriodEnd},
-        cancel_at_period_end = ${update.cancelAtPeriodEnd},
-        cancel_at = ${update.cancelAt},
-        canceled_at = ${update.canceledAt},
-        trial_end = ${update.trialEnd},
-        subscription_created_at = ${update.createdAt},
-        updated_at = now()
-      from target
-      where p.id = target.id and (
+async function writeSubscription(tx: Sql, update: ProfileUpdate): Promise<boolean> {
+  const rows = await tx`
+    update public.profiles p set
+      stripe_customer_id = ${update.customerId},
+      stripe_subscription_id = ${update.subscriptionId},
+      subscription_status = ${update.status},
+      price_id = ${update.priceId},
+      current_period_end = ${update.currentPeriodEnd},
+      cancel_at_period_end = ${update.cancelAtPeriodEnd},
+      cancel_at = ${update.cancelAt},
+      canceled_at = ${update.canceledAt},
+      trial_end = ${update.trialEnd},
+      subscription_created_at = ${update.createdAt},
+      updated_at = now()
+    where p.id = coalesce(
+        (select id from public.profiles where id = ${update.userId}),
+        (select id from public.profiles where stripe_customer_id = ${update.customerId}))
+      and (
         p.stripe_subscription_id is null
         or p.stripe_subscription_id = ${update.subscriptionId}
         or (${isLive(update.status)}, ${update.createdAt}::timestamptz)
           >= (coalesce(p.subscription_status = any(${LIVE_STATUSES as string[]}::text[]), false),
               coalesce(p.subscription_created_at, '-infinity'))
       )
-      returning p.id
-    )
-    select (select id from target) as target, (select id from updated) as updated`;
-  if (result?.updated) return "applied";
-  return result?.target ? "superseded" : "unmatched";
+    returning 1`;
+  return rows.length > 0;
+}
+
+/** Why an event changed no profile: none matches, or the profile holds a higher-ranked one. */
+async function unappliedOutcome(sql: Sql, update: ProfileUpdate): Promise<ApplyOutcome> {
+  const [row] = await sql<{ known: boolean }[]>`
+    select exists (
+      select 1 from public.profiles
+      where id = ${update.userId} or stripe_customer_id = ${update.customerId}
+    ) as known`;
+  return row?.known ? "superseded" : "unmatched";
 }
