@@ -15,7 +15,8 @@ export interface ConnectOptions {
 
 /**
  * Opens a connection pool. `prepare: false` keeps it usable through Supabase's transaction
- * pooler, which cannot hold named prepared statements across transactions.
+ * pooler, which cannot hold named prepared statements across transactions. The queries below
+ * are sent as {@link statement}s for the reason given there.
  */
 export function connect(url: string, options: ConnectOptions = {}): Sql {
   return postgres(url, {
@@ -28,29 +29,71 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
   });
 }
 
+/** A value {@link literal} can write. */
+export type SqlValue = string | number | boolean | Date | null | readonly string[];
+
+/**
+ * Writes a value as a SQL literal. Strings take the `E'...'` form with backslashes and quotes
+ * doubled, which reads back the same whatever `standard_conforming_strings` is; NUL, which text
+ * cannot hold, is refused rather than cut.
+ */
+export function literal(value: SqlValue): string {
+  if (value === null) return "null";
+  if (typeof value === "boolean") return value ? "true" : "false";
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw new TypeError(`Not a finite number: ${value}`);
+    return String(value);
+  }
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new TypeError("Invalid date");
+    return `'${value.toISOString()}'::timestamptz`;
+  }
+  if (typeof value === "string") {
+    if (value.includes("\0")) throw new TypeError("A SQL text value cannot hold NUL");
+    return `E'${value.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
+  }
+  return `array[${value.map(literal).join(", ")}]::text[]`;
+}
+
+/**
+ * Builds SQL text with every interpolated value written by {@link literal}. Such text goes out
+ * with the simple protocol: one round trip, several statements allowed. An unprepared query
+ * with parameters costs two (the driver asks the server for their types first), and prepared
+ * statements do not survive Supabase's transaction pooler.
+ */
+export function statement(strings: TemplateStringsArray, ...values: SqlValue[]): string {
+  return strings.reduce(
+    (text, part, index) =>
+      index === 0 ? part : `${text}${literal(values[index - 1] ?? null)}${part}`,
+    "",
+  );
+}
+
 /** What checkout and portal need to know about a user's billing. */
 export interface BillingProfile {
   status: string | null;
   customerId: string | null;
 }
 
-/** Reads a user's billing state in one query; undefined when the user has no profile. */
+/** Reads a user's billing state in one round trip; undefined when the user has no profile. */
 export async function findBillingProfile(
   sql: Sql,
   userId: string,
 ): Promise<BillingProfile | undefined> {
-  const rows = await sql<{ status: string | null; customer_id: string | null }[]>`
-    select subscription_status as status, stripe_customer_id as customer_id
-    from public.profiles where id = ${userId}`;
+  const rows = await sql.unsafe<{ status: string | null; customer_id: string | null }[]>(
+    statement`
+      select subscription_status as status, stripe_customer_id as customer_id
+      from public.profiles where id = ${userId}::uuid`,
+  );
   const row = rows[0];
   return row && { status: row.status, customerId: row.customer_id };
 }
 
-/** Stores the user's Stripe customer. */
+/** Stores the user's Stripe customer, in one round trip. */
 export async function saveCustomerId(sql: Sql, userId: string, customerId: string): Promise<void> {
-  await sql`
+  await sql.unsafe(statement`
     update public.profiles set stripe_customer_id = ${customerId}, updated_at = now()
-    where id = ${userId}`;
+    where id = ${userId}::uuid`);
 }
 
 /** A Stripe event as the ledger records it. */
@@ -76,8 +119,8 @@ export type ApplyOutcome =
  * subscription apply one after the other, each with fresh state), and writes the profile. The
  * ledger row and the profile change commit together or not at all.
  *
- * Two round trips: BEGIN is pipelined with the claim, and COMMIT with the write. A COMMIT that
- * follows a failed statement ends the transaction as a rollback, so nothing partial commits.
+ * Two round trips: BEGIN travels with the claim, COMMIT with the write. A failed statement
+ * skips the rest of its round trip, and the transaction is rolled back.
  */
 export async function applyEventOnce(
   sql: Sql,
@@ -88,42 +131,49 @@ export async function applyEventOnce(
   const connection = await sql.reserve();
   let settled = false;
   try {
-    const [, [claim]] = await Promise.all([
-      connection`begin`,
-      connection<{ fresh: boolean }[]>`
+    const claim = rowsOf<{ fresh: boolean }>(
+      await connection.unsafe(statement`
+        begin;
         with inserted as (
           insert into public.stripe_events (id, type) values (${event.id}, ${event.type})
           on conflict (id) do nothing
           returning 1
         )
         select exists (select 1 from inserted) as fresh,
-          pg_advisory_xact_lock(hashtextextended(${subscriptionId}, 0)) is null as locked`,
-    ]);
-    if (!claim?.fresh) {
-      await connection`commit`;
+          pg_advisory_xact_lock(hashtextextended(${subscriptionId}, 0)) is null as locked`),
+    );
+    if (!claim[0]?.fresh) {
+      await connection.unsafe("commit");
       settled = true;
       return "duplicate";
     }
     const update = await read();
-    const [written] = await Promise.all([
-      writeSubscription(connection, update),
-      connection`commit`,
-    ]);
+    const written = rowsOf(await connection.unsafe(`${writeStatement(update)};\ncommit`));
     settled = true;
-    return written ? "applied" : await unappliedOutcome(connection, update);
+    return written.length > 0 ? "applied" : await unappliedOutcome(connection, update);
   } finally {
-    if (!settled) await connection`rollback`.catch(() => {});
+    if (!settled) await connection.unsafe("rollback").catch(() => {});
     connection.release();
   }
 }
 
 /**
- * Writes a subscription onto the profile of its user (by `metadata.userId`, else by customer).
- * A profile keeps the subscription that ranks highest: live before ended, then newest. Returns
- * whether a row changed.
+ * The rows of the one row-returning statement in a several-statement text. The driver nests
+ * results only when rows follow another statement (`begin; select ...`); rows followed by a
+ * statement without rows (`update ... returning; commit`) come back flat.
  */
-async function writeSubscription(tx: Sql, update: ProfileUpdate): Promise<boolean> {
-  const rows = await tx`
+function rowsOf<Row>(result: readonly unknown[]): Row[] {
+  const last = Array.isArray(result[0]) ? result.at(-1) : result;
+  return Array.isArray(last) ? last as Row[] : [];
+}
+
+/**
+ * The write of a subscription onto the profile of its user (by `metadata.userId`, else by
+ * customer). A profile keeps the subscription that ranks highest: live before ended, then
+ * newest. Returns a row when it changed one.
+ */
+function writeStatement(update: ProfileUpdate): string {
+  return statement`
     update public.profiles p set
       stripe_customer_id = ${update.customerId},
       stripe_subscription_id = ${update.subscriptionId},
@@ -137,25 +187,24 @@ async function writeSubscription(tx: Sql, update: ProfileUpdate): Promise<boolea
       subscription_created_at = ${update.createdAt},
       updated_at = now()
     where p.id = coalesce(
-        (select id from public.profiles where id = ${update.userId}),
+        (select id from public.profiles where id = ${update.userId}::uuid),
         (select id from public.profiles where stripe_customer_id = ${update.customerId}))
       and (
         p.stripe_subscription_id is null
         or p.stripe_subscription_id = ${update.subscriptionId}
-        or (${isLive(update.status)}, ${update.createdAt}::timestamptz)
-          >= (coalesce(p.subscription_status = any(${LIVE_STATUSES as string[]}::text[]), false),
+        or (${isLive(update.status)}, ${update.createdAt})
+          >= (coalesce(p.subscription_status = any(${LIVE_STATUSES}), false),
               coalesce(p.subscription_created_at, '-infinity'))
       )
     returning 1`;
-  return rows.length > 0;
 }
 
 /** Why an event changed no profile: none matches, or the profile holds a higher-ranked one. */
 async function unappliedOutcome(sql: Sql, update: ProfileUpdate): Promise<ApplyOutcome> {
-  const [row] = await sql<{ known: boolean }[]>`
+  const [row] = await sql.unsafe<{ known: boolean }[]>(statement`
     select exists (
       select 1 from public.profiles
-      where id = ${update.userId} or stripe_customer_id = ${update.customerId}
-    ) as known`;
+      where id = ${update.userId}::uuid or stripe_customer_id = ${update.customerId}
+    ) as known`);
   return row?.known ? "superseded" : "unmatched";
 }
