@@ -562,7 +562,7 @@ async function main() {
       ]),
       "",
       `Ours: supabase/functions/stripe-webhook/index.ts in its own process. Floor: bench/floor_webhook.ts ` +
-      `(Web Crypto HMAC check, one fetch of the subscription, one UPDATE in a transaction). ` +
+      `(Web Crypto HMAC check, one fetch of the subscription, one UPDATE in a transaction, all sent in one round trip). ` +
       `${WEBHOOK_EVENTS.c1} / ${WEBHOOK_EVENTS.c16} events per run over ${SUBSCRIBERS} subscriptions.` +
       (env.databaseKind.startsWith("embedded")
         ? " Embedded PGlite is one session shared by turns: it runs one transaction at a time for " +
