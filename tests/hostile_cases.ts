@@ -1285,13 +1285,8 @@ export class Draw {
   }
 }
 
-/** Methods the fuzz loop sends; POST dominates. */
-export const FUZZ_METHODS = [
-  "POST",
-  "POST",
-  "POST",
-  "POST",
-  "POST",
+/** Methods other than POST the fuzz loop sends (one request in five). */
+export const FUZZ_OTHER_METHODS = [
   "GET",
   "PUT",
   "PATCH",
@@ -1300,6 +1295,42 @@ export const FUZZ_METHODS = [
   "OPTIONS",
   "PROPFIND",
 ];
+
+/** Values a signed event's fields are replaced with: none of them makes an event we apply. */
+const ODD_VALUES: readonly unknown[] = [
+  null,
+  0,
+  -1,
+  "",
+  "x",
+  true,
+  [],
+  {},
+  [{}],
+  { object: null },
+  { object: {} },
+  { object: "cus_1" },
+  "customer.updated",
+  "charge.succeeded",
+  "__proto__",
+];
+
+/**
+ * A sample event with one to three fields (id, type, data, data.object, ...) replaced by odd
+ * values, or an odd JSON document instead of an object. Its type is never one the webhook
+ * applies, so even a well-shaped result is acknowledged without a write or a Stripe call.
+ */
+export function reshapedEvent(draw: Draw): string {
+  if (draw.chance(0.1)) return draw.pick(["[]", "{}", "42", '"evt_1"', "true", "[null]", "{}{}"]);
+  const event = JSON.parse(sampleEvent()) as Record<string, unknown>;
+  for (let i = 0, n = 1 + draw.int(3); i < n; i++) {
+    const value = draw.pick(ODD_VALUES);
+    const field = draw.pick(["id", "type", "data", "object", "created", "data.object", "extra"]);
+    if (field === "data.object") event.data = { object: value };
+    else event[field] = value;
+  }
+  return JSON.stringify(event);
+}
 
 /** Header names the fuzz loop adds, with random values. */
 export const FUZZ_HEADERS = [

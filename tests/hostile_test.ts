@@ -21,13 +21,14 @@ import {
   createControlledKey,
   Draw,
   FUZZ_HEADERS,
-  FUZZ_METHODS,
+  FUZZ_OTHER_METHODS,
   type HostileCase,
   hostileCorpus,
   knownBugCases,
   MESSAGES,
   mulberry32,
   requestTo,
+  reshapedEvent,
   sampleEvent,
   type Target,
 } from "./hostile_cases.ts";
@@ -365,17 +366,19 @@ harnessTest(
 
 /** One random request to `target`, mutated from a valid one. */
 async function fuzzRequest(draw: Draw, target: Target, a: Arena): Promise<Request> {
-  const method = draw.pick(FUZZ_METHODS);
+  const method = draw.chance(0.8) ? "POST" : draw.pick(FUZZ_OTHER_METHODS);
   const headers = new Headers();
   let body: BodyInit | undefined;
   if (target === "webhook") {
-    let payload: string | Uint8Array<ArrayBuffer> = sampleEvent();
+    const reshaped = draw.chance(0.2);
+    let payload: string | Uint8Array<ArrayBuffer> = reshaped ? reshapedEvent(draw) : sampleEvent();
     let signature = await signPayload(
       payload,
       WEBHOOK_SECRET,
       draw.chance(0.1) ? Math.floor(Date.now() / 1000) - draw.int(100_000) : undefined,
     );
-    const roll = draw.random();
+    // A reshaped event keeps its valid signature: it tests what follows the signature check.
+    const roll = reshaped ? 1 : draw.random();
     if (roll < 0.35) signature = draw.mutateText(signature, 6);
     else if (roll < 0.65) payload = draw.flipBytes(new TextEncoder().encode(payload));
     else if (roll < 0.75) signature = draw.headerText(200);
