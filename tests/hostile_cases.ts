@@ -222,7 +222,10 @@ function deepJson(depth: number): string {
 
 // ---- Authorization header and token families (checkout and portal) ----------------------------
 
-/** Rows about the Authorization header itself. */
+/**
+ * Rows about the Authorization header itself. CR, LF and NUL cannot be injected: `Headers`
+ * refuses them before a request exists (as an HTTP server would), so tabs and spaces stand in.
+ */
 function headerCases(target: Target): HostileCase[] {
   const rows: [string, (c: CaseContext) => string | null, string?][] = [
     ["no Authorization header", () => null, "Missing authorization header"],
@@ -763,6 +766,8 @@ function webhookRequest(
   return requestTo("webhook", { headers: all, body });
 }
 
+// A timestamp in the future is not among the rows: Stripe's SDK only bounds a signature's age
+// (now - t > tolerance), so a correctly signed future timestamp is accepted by design.
 type WebhookRow = [string, number, string, (c: CaseContext) => Request | Promise<Request>];
 
 function webhookCases(): WebhookRow[] {
