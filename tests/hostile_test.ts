@@ -7,7 +7,6 @@ import { createPortalHandler } from "../supabase/functions/stripe-portal/handler
 import {
   closeHarness,
   type Harness,
-  harness,
   harnessTest,
   jsonOf,
   SITE_URL,
@@ -24,7 +23,6 @@ import {
   FUZZ_OTHER_METHODS,
   type HostileCase,
   hostileCorpus,
-  knownBugCases,
   MESSAGES,
   mulberry32,
   requestTo,
@@ -256,35 +254,6 @@ harnessTest(
     assert.deepEqual(failures, [], `${failures.length} of ${CASES.length} cases failed`);
   },
 );
-
-// Product bugs the corpus found. Each row runs in a test of its own, ignored until it is fixed:
-//
-// - stripe-portal: a valid token whose user has no profile (deleted user, or a random sub) gets
-//   400 "No active subscription" where checkout gives 401 "User not found"
-//   (supabase/functions/stripe-portal/handler.ts:25 treats a missing profile as a missing customer).
-// - stripe-webhook: a body stream that errors mid-read (a client dropping mid-upload) is answered
-//   500 "Webhook handler failed" and logged as a failure: readBodyText
-//   (supabase/functions/_shared/http.ts:148) lets the stream's error escape as a server error.
-// - stripe-webhook: a validly signed JSON `null` passes the SDK, which returns the parsed null;
-//   isEventShaped (supabase/functions/stripe-webhook/handler.ts:52) then reads `event.data` on
-//   null, a TypeError answered 500 "Webhook handler failed" instead of 400 "Invalid payload".
-for (const row of knownBugCases()) {
-  Deno.test({
-    name: `known bug: ${row.target} answers ${row.status} to ${row.name}`,
-    ignore: Deno.env.get("HOSTILE_KNOWN_BUGS") === undefined,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn: async () => {
-      const h = await harness();
-      const a = await arena(h);
-      const digest = await databaseDigest(h);
-      const stripeCalls = h.emulator.requests().length;
-      assert.deepEqual(await fire(a, row), []);
-      assert.equal(await databaseDigest(h), digest);
-      assert.equal(h.emulator.requests().length, stripeCalls);
-    },
-  });
-}
 
 // ---- bodies a valid caller may send: ignored ----------------------------------------------------
 

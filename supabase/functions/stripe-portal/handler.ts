@@ -22,8 +22,10 @@ export function createPortalHandler(deps: PortalDeps): Handler {
     async (request, context) => {
       const user = await deps.authenticate(request);
       context.log.userId = user.id;
-      const customerId = (await findBillingProfile(deps.sql, user.id))?.customerId;
-      if (!customerId) throw new HttpError(400, "No active subscription");
+      const profile = await findBillingProfile(deps.sql, user.id);
+      if (profile === undefined) throw new HttpError(401, "User not found");
+      const customerId = profile.customerId;
+      if (customerId === null) throw new HttpError(400, "No active subscription");
       context.log.customerId = customerId;
       let session: Stripe.BillingPortal.Session;
       try {

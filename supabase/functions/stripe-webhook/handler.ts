@@ -48,9 +48,10 @@ export function processEvent(
 }
 
 /** A signed body is Stripe's, but its shape is still checked before anything reads into it. */
-function isEventShaped(event: Stripe.Event): boolean {
-  const data: unknown = event.data;
-  return typeof event.id === "string" && event.id !== "" && typeof event.type === "string" &&
+function isEventShaped(event: unknown): event is Stripe.Event {
+  if (typeof event !== "object" || event === null) return false;
+  const { id, type, data } = event as Record<string, unknown>;
+  return typeof id === "string" && id !== "" && typeof type === "string" &&
     typeof data === "object" && data !== null && "object" in data &&
     typeof data.object === "object" && data.object !== null;
 }
@@ -63,7 +64,7 @@ export function createWebhookHandler(deps: WebhookDeps): Handler {
       const signature = request.headers.get("stripe-signature");
       const payload = await readBodyText(request, MAX_BODY_BYTES);
       if (signature === null || signature === "") throw new HttpError(400, "Invalid signature");
-      let event: Stripe.Event;
+      let event: unknown;
       try {
         event = await verifyWebhook(deps.stripe, payload, signature, deps.webhookSecret);
       } catch (error) {
