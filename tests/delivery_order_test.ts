@@ -1,0 +1,235 @@
+/**
+ * Property tests of the webhook's ordering rule: whatever order, duplication or concurrency a
+ * subscription's events arrive in, the profile ends equal to the subscription at Stripe. Each
+ * history is generated from a seed (HISTORY_SEED sets the base) and played on the emulator.
+ */
+import assert from "node:assert/strict";
+import { closeHarness, type Harness, harnessTest } from "./harness.ts";
+import {
+  applyHistory,
+  baseSeed,
+  type DeliveryMode,
+  type DeliveryPlan,
+  describePlan,
+  generateHistory,
+  type HistoryOptions,
+  ledgerProblems,
+  mulberry32,
+  planDeliveries,
+  type PlanStats,
+  planStats,
+  type PlayedHistory,
+  profileProblem,
+} from "./history.ts";
+
+const BASE_SEED = baseSeed();
+/** Single-subscription histories per delivery mode. */
+const HISTORIES_PER_MODE = 80;
+/** Scenarios of several users whose events arrive mixed together, and users per scenario. */
+const MIXED_SCENARIOS = 6;
+const USERS_PER_MIXED = 4;
+/** Users who cancel and subscribe again. */
+const RESUBSCRIBERS = 8;
+/** Histories played and delivered at once (each its own user). */
+const PARALLEL = 4;
+
+const SINGLE: HistoryOptions = { minActions: 3, maxActions: 12 };
+
+/** What one test delivered, printed when it ends. */
+interface Tally extends PlanStats {
+  histories: number;
+}
+
+function tally(): Tally {
+  return { histories: 0, events: 0, deliveries: 0, duplicates: 0, bursts: 0 };
+}
+
+// ---- delivering -------------------------------------------------------------------------------
+
+/** Delivers a plan; returns a description of every delivery that did not answer 200. */
+async function deliverPlan(h: Harness, plan: DeliveryPlan): Promise<string[]> {
+  const problems: string[] = [];
+  for (const group of plan) {
+    const answers = await Promise.all(group.map(async (event) => {
+      const response = await h.deliver(event);
+      const body = await response.text();
+      return { event, status: response.status, body };
+    }));
+    for (const { event, status, body } of answers) {
+      if (status !== 200 || body !== `{"received":true}`) {
+        problems.push(`${event.id} ${event.type}: ${status} ${body}`, ...failureLogs(h, event.id));
+      }
+    }
+  }
+  return problems;
+}
+
+/** The handler's log lines of failed requests for an event, which carry the cause. */
+function failureLogs(h: Harness, eventId: string): string[] {
+  return h.logs.filter((line) => line.includes(eventId) && line.includes(`"error"`))
+    .map((line) => `    log: ${line}`);
+}
+
+/** Histories played on the emulator, then delivered together by one plan. */
+interface Scenario {
+  label: string;
+  histories: { seed: number; played: PlayedHistory }[];
+  plan: DeliveryPlan;
+  /** For each user, the subscription whose state the profile must end in. */
+  expected: { userId: string; subscriptionId: string }[];
+}
+
+/**
+ * Delivers a scenario and checks every answer, every profile against Stripe and the ledger.
+ * Throws with everything needed to replay it: seeds, histories and the delivery order.
+ */
+async function deliverAndCheck(h: Harness, scenario: Scenario, counts: Tally): Promise<void> {
+  const events = scenario.histories.flatMap(({ played }) => played.events);
+  const problems = await deliverPlan(h, scenario.plan);
+  for (const { userId, subscriptionId } of scenario.expected) {
+    const mismatch = await profileProblem(h, userId, subscriptionId);
+    if (mismatch) problems.push(mismatch);
+  }
+  problems.push(...await ledgerProblems(h, events));
+  const stats = planStats(scenario.plan);
+  counts.histories += scenario.histories.length;
+  counts.events += stats.events;
+  counts.deliveries += stats.deliveries;
+  counts.duplicates += stats.duplicates;
+  counts.bursts += stats.bursts;
+  if (problems.length === 0) return;
+  const lines = [`${scenario.label} (HISTORY_SEED=${BASE_SEED})`];
+  for (const { seed, played } of scenario.histories) {
+    lines.push(
+      `  seed ${seed}, user ${played.user.id}, ${played.subscriptionId}: ${played.log.join(" ")}`,
+    );
+  }
+  lines.push(
+    `  delivery: ${describePlan(scenario.plan, events)}`,
+    ...problems.map((p) => `  ${p}`),
+  );
+  throw new Error(lines.join("\n"));
+}
+
+/**
+ * Runs `task` for 0..n-1, `PARALLEL` at a time, then asserts that none failed (showing the first
+ * failures in full) and prints what was delivered.
+ */
+async function runAll(
+  name: string,
+  n: number,
+  task: (index: number, counts: Tally) => Promise<void>,
+): Promise<void> {
+  const counts = tally();
+  const failures: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const index = next++;
+      try {
+        await task(index, counts);
+      } catch (error) {
+        failures.push(error instanceof Error ? error.message : String(error));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, n) }, worker));
+  console.log(
+    `${name}: ${counts.histories} histories, ${counts.events} events, ` +
+      `${counts.deliveries} deliveries (${counts.duplicates} duplicates, ` +
+      `${counts.bursts} concurrent bursts)`,
+  );
+  assert.equal(
+    failures.length,
+    0,
+    `${failures.length} of ${n} failed:\n${failures.slice(0, 5).join("\n\n")}`,
+  );
+}
+
+// ---- single subscriptions ---------------------------------------------------------------------
+
+const MODES: readonly { mode: DeliveryMode; words: string }[] = [
+  { mode: "shuffled", words: "shuffled" },
+  { mode: "duplicated", words: "shuffled with each event 1 to 3 times" },
+  { mode: "bursts", words: "shuffled, duplicated and in concurrent bursts" },
+];
+
+for (const [m, { mode, words }] of MODES.entries()) {
+  harnessTest(
+    `stripe-webhook ends at Stripe's state for ${HISTORIES_PER_MODE} random histories delivered ${words}`,
+    (h) =>
+      runAll(mode, HISTORIES_PER_MODE, async (i, counts) => {
+        const seed = (BASE_SEED + m * 100_000 + i) >>> 0;
+        const rng = mulberry32(seed);
+        const played = await applyHistory(h, await h.createUser(), generateHistory(rng, SINGLE));
+        await deliverAndCheck(h, {
+          label: `history delivered ${mode}`,
+          histories: [{ seed, played }],
+          plan: planDeliveries(played.events, rng, mode),
+          expected: [{ userId: played.user.id, subscriptionId: played.subscriptionId }],
+        }, counts);
+      }),
+  );
+}
+
+// ---- several subscriptions --------------------------------------------------------------------
+
+harnessTest(
+  `stripe-webhook ends at each user's state for ${MIXED_SCENARIOS} scenarios of ${USERS_PER_MIXED} users whose events arrive mixed`,
+  (h) =>
+    runAll("mixed", MIXED_SCENARIOS, async (scenario, counts) => {
+      const seed = (BASE_SEED + 300_000 + scenario) >>> 0;
+      const rng = mulberry32(seed);
+      const histories: { seed: number; played: PlayedHistory }[] = [];
+      for (let u = 0; u < USERS_PER_MIXED; u++) {
+        const ops = generateHistory(rng, SINGLE);
+        histories.push({ seed, played: await applyHistory(h, await h.createUser(), ops) });
+      }
+      const events = histories.flatMap(({ played }) => played.events);
+      await deliverAndCheck(h, {
+        label: `mixed scenario ${scenario}`,
+        histories,
+        plan: planDeliveries(events, rng, "bursts"),
+        expected: histories.map(({ played }) => ({
+          userId: played.user.id,
+          subscriptionId: played.subscriptionId,
+        })),
+      }, counts);
+    }),
+);
+
+/** Waits until the emulator's clock (whole seconds) has passed `seconds`. */
+async function afterSecond(seconds: number): Promise<void> {
+  while (Math.floor(Date.now() / 1000) <= seconds) {
+    await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
+  }
+}
+
+harnessTest(
+  `stripe-webhook keeps the live or newest of two subscriptions for ${RESUBSCRIBERS} users who cancel and subscribe again`,
+  (h) =>
+    runAll("resubscribers", RESUBSCRIBERS, async (index, counts) => {
+      const seed = (BASE_SEED + 400_000 + index) >>> 0;
+      const rng = mulberry32(seed);
+      const user = await h.createUser();
+      const firstOps = generateHistory(rng, { ...SINGLE, endCanceled: true });
+      const first = await applyHistory(h, user, firstOps);
+      const firstState = await h.stripe.subscriptions.retrieve(first.subscriptionId);
+      assert.equal(firstState.status, "canceled");
+      // A later second, so that "newest" is decided by Stripe's created timestamps.
+      await afterSecond(firstState.created);
+      // Nothing was delivered yet, so checkout does not know of the first subscription.
+      const secondOps = generateHistory(rng, { ...SINGLE, cancelChance: 0.15 });
+      const second = await applyHistory(h, user, secondOps);
+      const events = [...first.events, ...second.events];
+      // The second is live, or both ended and the second is newer: either way it is the one.
+      await deliverAndCheck(h, {
+        label: `resubscriber ${index}`,
+        histories: [{ seed, played: first }, { seed, played: second }],
+        plan: planDeliveries(events, rng, "bursts"),
+        expected: [{ userId: user.id, subscriptionId: second.subscriptionId }],
+      }, counts);
+    }),
+);
+
+closeHarness();
