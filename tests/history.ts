@@ -305,11 +305,16 @@ export function eventsSince(
 
 /**
  * Plays a history against the emulator: a real checkout through the handler, the session paid
- * at the emulator, then each action. Returns the events the history produced.
+ * at the emulator, then each action. Returns the events the history produced. `afterStep`, when
+ * given, is awaited after the start and after each action with the events that step produced,
+ * so that a test can deliver them while the history is still going on.
  */
-export async function applyHistory(h: Harness, user: TestUser, ops: readonly Op[]): Promise<
-  PlayedHistory
-> {
+export async function applyHistory(
+  h: Harness,
+  user: TestUser,
+  ops: readonly Op[],
+  afterStep?: (events: Stripe.Event[], step: string) => Promise<void>,
+): Promise<PlayedHistory> {
   const [start, ...actions] = ops;
   assert.ok(start?.op === "start", "a history begins with its start");
   const second = await secondPrice(h);
@@ -327,6 +332,14 @@ export async function applyHistory(h: Harness, user: TestUser, ops: readonly Op[
   );
   const control = h.emulator.subscription(subscription.id);
   const log = [describeOp(start)];
+  let stepMark = mark;
+  const stepDone = async () => {
+    if (afterStep === undefined) return;
+    const events = eventsSince(h, stepMark, subscription.id, session.id);
+    stepMark = eventMark(h);
+    await afterStep(events, log.at(-1) ?? "");
+  };
+  await stepDone();
   for (const op of actions) {
     try {
       run(h, control, subscription.id, op, second);
@@ -336,6 +349,7 @@ export async function applyHistory(h: Harness, user: TestUser, ops: readonly Op[
       if (!(error instanceof Error)) throw error;
       log.push(`!${describeOp(op)}`);
     }
+    await stepDone();
   }
   const customer = subscription.customer;
   return {
