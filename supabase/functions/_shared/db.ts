@@ -170,7 +170,8 @@ function rowsOf<Row>(result: readonly unknown[]): Row[] {
 /**
  * The write of a subscription onto the profile of its user (by `metadata.userId`, else by
  * customer). A profile keeps the subscription that ranks highest: live before ended, then
- * newest. Returns a row when it changed one.
+ * newest, then (for two created in the same second) the greater id, so that the order events
+ * arrive in never decides. Returns a row when it changed one.
  */
 function writeStatement(update: ProfileUpdate): string {
   return statement`
@@ -192,9 +193,10 @@ function writeStatement(update: ProfileUpdate): string {
       and (
         p.stripe_subscription_id is null
         or p.stripe_subscription_id = ${update.subscriptionId}
-        or (${isLive(update.status)}, ${update.createdAt})
-          >= (coalesce(p.subscription_status = any(${LIVE_STATUSES}), false),
-              coalesce(p.subscription_created_at, '-infinity'))
+        or (${isLive(update.status)}, ${update.createdAt}, ${update.subscriptionId} collate "C")
+          > (coalesce(p.subscription_status = any(${LIVE_STATUSES}), false),
+             coalesce(p.subscription_created_at, '-infinity'),
+             p.stripe_subscription_id collate "C")
       )
     returning 1`;
 }
