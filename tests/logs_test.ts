@@ -1,0 +1,330 @@
+/**
+ * The request log: every request, answered or failed, writes exactly one JSON line with the
+ * fields an operator searches by, and no secret (Stripe key, webhook secret, access token,
+ * database password) reaches a log line, a response body or a response header.
+ * The handlers here run on their own pool whose URL carries a password, with a capturing logger.
+ */
+import assert from "node:assert/strict";
+import { DEFAULT_PRICE_ID, signPayload } from "../dev/stripe_emulator.ts";
+import { createAuthenticator } from "../supabase/functions/_shared/auth.ts";
+import { connectDatabase, type DatabasePool } from "../supabase/functions/_shared/db.ts";
+import type { Handler } from "../supabase/functions/_shared/http.ts";
+import { createLogger } from "../supabase/functions/_shared/log.ts";
+import type { Stripe } from "../supabase/functions/_shared/stripe.ts";
+import { createCheckoutHandler } from "../supabase/functions/stripe-checkout/handler.ts";
+import { createPortalHandler } from "../supabase/functions/stripe-portal/handler.ts";
+import { createWebhookHandler } from "../supabase/functions/stripe-webhook/handler.ts";
+import {
+  closeHarness,
+  type Harness,
+  harnessTest,
+  SITE_URL,
+  STRIPE_SECRET_KEY,
+  SUPABASE_URL,
+  WEBHOOK_SECRET,
+} from "./harness.ts";
+
+const DATABASE_PASSWORD = "pw-secret-123";
+
+/** One request and what it left behind: the response, its body text and its one log line. */
+interface Exchange {
+  response: Response;
+  body: string;
+  line: string;
+  log: Record<string, unknown>;
+}
+
+/** The three handlers on a password-carrying pool, writing their log lines to `lines`. */
+interface LogRig {
+  lines: string[];
+  /** Every secret this rig has seen: keys, the password, and each token it minted or sent. */
+  secrets: string[];
+  exchanges: Exchange[];
+  checkout: Handler;
+  portal: Handler;
+  webhook: Handler;
+  /** Sends a request and asserts it wrote exactly one parseable log line. */
+  send(handler: Handler, request: Request): Promise<Exchange>;
+  post(handler: Handler, token: string, method?: string): Promise<Exchange>;
+  deliver(event: Stripe.Event, secret?: string): Promise<Exchange>;
+  /** A user with a profile and a fresh access token (recorded as a secret). */
+  createUser(): Promise<{ id: string; token: string }>;
+  close(): Promise<void>;
+}
+
+/** The database URL with the password set: the server trusts loopback, PGlite ignores it. */
+function withPassword(url: string): string {
+  const parsed = new URL(url);
+  parsed.password = DATABASE_PASSWORD;
+  return parsed.href;
+}
+
+/** A loopback port on which nothing listens. */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+function logRig(h: Harness, databaseUrl = withPassword(h.databaseUrl)): LogRig {
+  const lines: string[] = [];
+  const logger = createLogger((line) => lines.push(line));
+  const sql: DatabasePool = connectDatabase(databaseUrl, { max: 2 });
+  const authenticate = createAuthenticator({
+    jwks: h.issuer.jwks,
+    supabaseUrl: SUPABASE_URL,
+    issuers: [h.issuer.issuer],
+  });
+  const secrets = [STRIPE_SECRET_KEY, WEBHOOK_SECRET, DATABASE_PASSWORD];
+  const exchanges: Exchange[] = [];
+  const rig: LogRig = {
+    lines,
+    secrets,
+    exchanges,
+    checkout: createCheckoutHandler({
+      authenticate,
+      stripe: h.stripe,
+      sql,
+      priceId: DEFAULT_PRICE_ID,
+      siteUrl: SITE_URL,
+      logger,
+    }),
+    portal: createPortalHandler({ authenticate, stripe: h.stripe, sql, siteUrl: SITE_URL, logger }),
+    webhook: createWebhookHandler({ stripe: h.stripe, sql, webhookSecret: WEBHOOK_SECRET, logger }),
+    async send(handler, request) {
+      const before = lines.length;
+      const response = await handler(request);
+      const body = await response.text();
+      assert.equal(lines.length, before + 1, `expected one log line, got ${lines.length - before}`);
+      const line = lines[before];
+      assert.ok(line !== undefined);
+      assert.ok(!line.includes("\n"), "a log line is one line");
+      const log = JSON.parse(line) as Record<string, unknown>;
+      assert.equal(typeof log.function, "string");
+      assert.equal(typeof log.requestId, "string");
+      assert.equal(log.method, request.method);
+      assert.equal(log.status, response.status);
+      assert.equal(typeof log.outcome, "string");
+      assert.equal(typeof log.durationMs, "number");
+      assert.ok((log.durationMs as number) >= 0);
+      const exchange = { response, body, line, log };
+      exchanges.push(exchange);
+      return exchange;
+    },
+    post(handler, token, method = "POST") {
+      secrets.push(token);
+      return rig.send(
+        handler,
+        new Request("http://127.0.0.1/functions/v1/test", {
+          method,
+          headers: { Authorization: `Bearer ${token}` },
+        }),
+      );
+    },
+    async deliver(event, secret = WEBHOOK_SECRET) {
+      const body = JSON.stringify(event);
+      return rig.send(
+        rig.webhook,
+        new Request("http://127.0.0.1/functions/v1/stripe-webhook", {
+          method: "POST",
+          headers: {
+            "Content-Type": "application/json",
+            "Stripe-Signature": await signPayload(body, secret),
+          },
+          body,
+        }),
+      );
+    },
+    async createUser() {
+      const user = await h.createUser();
+      secrets.push(user.token);
+      return { id: user.id, token: user.token };
+    },
+    async close() {
+      await sql.end({ timeout: 1 });
+    },
+  };
+  return rig;
+}
+
+/** Asserts that no secret the rig has seen appears in a log line, a body or a header. */
+function assertNothingSecretLeaked(rig: LogRig): void {
+  assert.ok(rig.exchanges.length > 0);
+  for (const secret of rig.secrets) {
+    for (const line of rig.lines) {
+      assert.ok(!line.includes(secret), `log line leaks "${secret.slice(0, 12)}...": ${line}`);
+    }
+    for (const { response, body } of rig.exchanges) {
+      assert.ok(!body.includes(secret), `response body leaks "${secret.slice(0, 12)}..."`);
+      for (const [name, value] of response.headers) {
+        assert.ok(!value.includes(secret), `response header ${name} leaks a secret`);
+      }
+    }
+  }
+}
+
+/** Completes a checkout at the emulator and returns its `checkout.session.completed` event. */
+function completedCheckoutEvent(h: Harness, userId: string): Stripe.Event {
+  const session = h.emulator.checkoutSessions().findLast((s) =>
+    s.client_reference_id === userId && s.status === "open"
+  );
+  assert.ok(session, "checkout made no open session");
+  const mark = h.emulator.events().length;
+  h.emulator.completeCheckout(session.id);
+  const events = h.emulator.events().slice(mark).filter((event) =>
+    event.type === "checkout.session.completed" &&
+    JSON.stringify(event.data.object).includes(`"${session.id}"`)
+  );
+  assert.equal(events.length, 1);
+  const [event] = events;
+  assert.ok(event);
+  return event;
+}
+
+// ---- tests ------------------------------------------------------------------------------------
+
+harnessTest("a pool whose URL carries a password still reaches the test database", async (h) => {
+  const sql = connectDatabase(withPassword(h.databaseUrl), { max: 1 });
+  try {
+    const rows = await sql.unsafe<{ one: number }[]>("select 1 as one");
+    assert.deepEqual([...rows], [{ one: 1 }]);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+});
+
+harnessTest("checkout and portal log one line each with the user and the outcome", async (h) => {
+  const rig = logRig(h);
+  try {
+    const user = await rig.createUser();
+
+    const opened = await rig.post(rig.checkout, user.token);
+    assert.equal(opened.response.status, 200);
+    assert.equal(opened.log.level, "info");
+    assert.equal(opened.log.function, "stripe-checkout");
+    assert.equal(opened.log.outcome, "ok");
+    assert.equal(opened.log.userId, user.id);
+    assert.equal(typeof opened.log.customerId, "string");
+
+    await h.sql`update public.profiles set subscription_status = 'active' where id = ${user.id}`;
+    const again = await rig.post(rig.checkout, user.token);
+    assert.equal(again.response.status, 400);
+    assert.equal(again.log.level, "info");
+    assert.equal(again.log.outcome, "rejected");
+    assert.equal(again.log.userId, user.id);
+
+    const portal = await rig.post(rig.portal, user.token);
+    assert.equal(portal.response.status, 200);
+    assert.equal(portal.log.function, "stripe-portal");
+    assert.equal(portal.log.outcome, "ok");
+    assert.equal(portal.log.userId, user.id);
+    assert.equal(portal.log.customerId, opened.log.customerId);
+
+    assert.notEqual(opened.log.requestId, again.log.requestId);
+    assertNothingSecretLeaked(rig);
+  } finally {
+    await rig.close();
+  }
+});
+
+harnessTest("a bad token and a wrong method each log one rejected line", async (h) => {
+  const rig = logRig(h);
+  try {
+    const user = await rig.createUser();
+    const forged = `${user.token.slice(0, -4)}AAAA`;
+
+    const unauthorized = await rig.post(rig.checkout, forged);
+    assert.equal(unauthorized.response.status, 401);
+    assert.equal(unauthorized.log.level, "info");
+    assert.equal(unauthorized.log.outcome, "rejected");
+    assert.equal(unauthorized.log.userId, undefined);
+
+    const wrongMethod = await rig.post(rig.portal, user.token, "GET");
+    assert.equal(wrongMethod.response.status, 405);
+    assert.equal(wrongMethod.log.function, "stripe-portal");
+    assert.equal(wrongMethod.log.method, "GET");
+    assert.equal(wrongMethod.log.outcome, "rejected");
+
+    assertNothingSecretLeaked(rig);
+  } finally {
+    await rig.close();
+  }
+});
+
+harnessTest(
+  "a webhook logs its event as applied, then as duplicate, and a forgery as 400",
+  async (h) => {
+    const rig = logRig(h);
+    try {
+      const user = await rig.createUser();
+      assert.equal((await rig.post(rig.checkout, user.token)).response.status, 200);
+      const event = completedCheckoutEvent(h, user.id);
+
+      const applied = await rig.deliver(event);
+      assert.equal(applied.response.status, 200);
+      assert.equal(applied.log.function, "stripe-webhook");
+      assert.equal(applied.log.outcome, "ok");
+      assert.equal(applied.log.eventId, event.id);
+      assert.equal(applied.log.eventType, "checkout.session.completed");
+      assert.equal(applied.log.eventOutcome, "applied");
+
+      const duplicate = await rig.deliver(event);
+      assert.equal(duplicate.response.status, 200);
+      assert.equal(duplicate.log.eventId, event.id);
+      assert.equal(duplicate.log.eventType, "checkout.session.completed");
+      assert.equal(duplicate.log.eventOutcome, "duplicate");
+
+      const forged = await rig.deliver(event, "whsec_someone_else");
+      assert.equal(forged.response.status, 400);
+      assert.equal(forged.log.outcome, "rejected");
+      assert.equal(forged.log.eventId, undefined);
+
+      assertNothingSecretLeaked(rig);
+    } finally {
+      await rig.close();
+    }
+  },
+);
+
+harnessTest("a Stripe failure logs one error line naming the Stripe error", async (h) => {
+  const rig = logRig(h);
+  try {
+    const user = await rig.createUser();
+    h.emulator.failNext({ path: "/v1/checkout/sessions", status: 500 });
+    const failed = await rig.post(rig.checkout, user.token);
+    assert.equal(failed.response.status, 500);
+    assert.equal(failed.log.level, "error");
+    assert.equal(failed.log.outcome, "failed");
+    assert.equal(failed.log.userId, user.id);
+    assert.equal(typeof failed.log.error, "string");
+    assert.match(failed.log.error as string, /injected fault/);
+    assert.equal(failed.log.errorType, "StripeAPIError");
+    assertNothingSecretLeaked(rig);
+  } finally {
+    await rig.close();
+  }
+});
+
+harnessTest("a database failure logs one error line naming the connection error", async (h) => {
+  const rig = logRig(
+    h,
+    `postgres://postgres:${DATABASE_PASSWORD}@127.0.0.1:${closedPort()}/postgres`,
+  );
+  try {
+    const user = await rig.createUser();
+    const failed = await rig.post(rig.checkout, user.token);
+    assert.equal(failed.response.status, 500);
+    assert.deepEqual(JSON.parse(failed.body), { error: "Internal server error" });
+    assert.equal(failed.log.level, "error");
+    assert.equal(failed.log.outcome, "failed");
+    assert.equal(failed.log.userId, user.id);
+    assert.equal(typeof failed.log.error, "string");
+    assert.match(failed.log.error as string, /ECONNREFUSED|connection refused/i);
+    assertNothingSecretLeaked(rig);
+  } finally {
+    await rig.close();
+  }
+});
+
+closeHarness();
