@@ -6,7 +6,7 @@
  */
 import { DEFAULT_PRICE_ID } from "../dev/stripe_emulator.ts";
 import { createAuthenticator } from "../supabase/functions/_shared/auth.ts";
-import { connect } from "../supabase/functions/_shared/db.ts";
+import { connectDatabase } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
 import { createLogger } from "../supabase/functions/_shared/log.ts";
 import { createCheckoutHandler } from "../supabase/functions/stripe-checkout/handler.ts";
@@ -135,9 +135,9 @@ interface RequestCounts {
 async function measureCounts(env: BenchEnvironment): Promise<Record<string, RequestCounts>> {
   let statements: string[] = [];
   const relay = countRoundTrips(env.databaseUrl);
-  const sql = connect(relay.url, { onQuery: (query) => statements.push(query) });
+  const sql = connectDatabase(relay.url, { onQuery: (query) => statements.push(query) });
   try {
-    await sql`select 1`;
+    await sql.unsafe("select 1");
     const logger = createLogger(() => {});
     const authenticate = createAuthenticator({
       jwks: env.issuer.jwks,

@@ -12,7 +12,12 @@ import {
   type StripeEmulator,
 } from "../dev/stripe_emulator.ts";
 import { createAuthenticator } from "../supabase/functions/_shared/auth.ts";
-import { connect, type Sql } from "../supabase/functions/_shared/db.ts";
+import {
+  connect,
+  connectDatabase,
+  type Database,
+  type Sql,
+} from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
 import { createLogger, type Logger } from "../supabase/functions/_shared/log.ts";
 import { createStripe, type Stripe } from "../supabase/functions/_shared/stripe.ts";
@@ -52,6 +57,8 @@ export interface ProfileRow {
 /** Everything a test drives. */
 export interface Harness {
   sql: Sql;
+  /** The pool the handlers use (`connectDatabase`, as the functions build it). */
+  database: Database;
   databaseUrl: string;
   emulator: StripeEmulator;
   stripeApiUrl: string;
@@ -98,10 +105,11 @@ export async function startHarness(): Promise<Harness> {
     supabaseUrl: SUPABASE_URL,
     issuers: [issuer.issuer],
   });
-  const handlerSql = connect(database.url);
+  const handlerSql = connectDatabase(database.url);
 
   const harness: Harness = {
     sql,
+    database: handlerSql,
     databaseUrl: database.url,
     emulator: stripeServer.emulator,
     stripeApiUrl: stripeServer.url,

@@ -49,7 +49,7 @@ function handlersOf(h: Harness, controlled: ControlledKey): Record<Target, Handl
   const common = {
     authenticate,
     stripe: h.stripe,
-    sql: h.sql,
+    sql: h.database,
     siteUrl: SITE_URL,
     logger: h.logger,
   };

@@ -5,6 +5,40 @@ import { isLive, LIVE_STATUSES, type ProfileUpdate } from "./subscription.ts";
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
 
+/**
+ * True for the error postgres.js 3.4.9 throws when a connection closes with a write still queued:
+ * its timer writes to the dropped socket (porsager/postgres#1154). The query has already failed
+ * and been answered by then.
+ */
+function isDriverWriteAfterClose(error: unknown): boolean {
+  return error instanceof TypeError && error.message.includes("reading 'write'") &&
+    /postgres[@\\/]3\.4\.9[\\/]src[\\/]connection\.js/.test(error.stack ?? "");
+}
+
+// Tearing down a replaced pool (see connectDatabase) fails the ROLLBACKs the driver queued on
+// its dead connections; nothing awaits those, and an unheard rejection would end the worker.
+globalThis.addEventListener("unhandledrejection", (event) => {
+  const reason: unknown = event.reason;
+  if (
+    reason instanceof Error &&
+    (reason as Error & { code?: unknown }).code === "CONNECTION_DESTROYED"
+  ) {
+    event.preventDefault();
+  }
+});
+
+// Thrown from a timer, nothing can catch it, and it would end the worker with every request it
+// serves; so it is logged and stopped here, and only it.
+globalThis.addEventListener("error", (event) => {
+  if (!isDriverWriteAfterClose(event.error)) return;
+  event.preventDefault();
+  console.error(JSON.stringify({
+    time: new Date().toISOString(),
+    level: "error",
+    message: "database driver wrote to a closed connection; ignored",
+  }));
+});
+
 /** Options for {@link connect}. */
 export interface ConnectOptions {
   /** Most connections the pool opens. */
@@ -27,6 +61,70 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     onnotice: () => {},
     ...(options.onQuery && { debug: (_connection, query) => options.onQuery?.(query) }),
   });
+}
+
+/** What the queries below need of a pool; a pool from {@link connect} is one. */
+export interface Database {
+  unsafe<T extends readonly object[]>(text: string): Promise<T>;
+  begin<T>(work: (tx: Database) => Promise<T>): Promise<T>;
+}
+
+/** A {@link Database} that can be closed. */
+export interface DatabasePool extends Database {
+  end(options?: { timeout?: number }): Promise<void>;
+}
+
+/** How long a replaced pool's statements may still finish before it is torn down. */
+const RETIRE_SECONDS = 2;
+
+const LOST_CONNECTION = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "CONNECTION_ENDED",
+  "CONNECT_TIMEOUT",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+]);
+
+function isLostConnection(error: unknown): boolean {
+  const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
+  return typeof code === "string" && LOST_CONNECTION.has(code);
+}
+
+/**
+ * A pool that replaces itself after a lost connection. postgres.js 3.4.9 never gives back a
+ * connection that died inside a transaction (it waits on a ROLLBACK nobody will answer), so a
+ * database restart would otherwise wedge the pool one connection at a time, and every statement
+ * queued behind it would hang. The old pool is ended after a short grace.
+ */
+export function connectDatabase(
+  url: string,
+  options: ConnectOptions = {},
+): DatabasePool {
+  let pool = connect(url, options);
+  async function guarded<T>(run: (current: Sql) => Promise<T>): Promise<T> {
+    const current = pool;
+    try {
+      return await run(current);
+    } catch (error) {
+      if (isLostConnection(error) && pool === current) {
+        pool = connect(url, options);
+        // Whatever still waits on the old pool (a statement queued behind a dead connection)
+        // is failed shortly, rather than left hanging.
+        current.end({ timeout: RETIRE_SECONDS }).catch(() => {});
+      }
+      throw error;
+    }
+  }
+  return {
+    unsafe: <T extends readonly object[]>(text: string) =>
+      guarded(async (current) => await current.unsafe(text) as unknown as T),
+    begin: <T>(work: (tx: Database) => Promise<T>) =>
+      guarded((current) => current.begin((tx) => work(tx as unknown as Database)) as Promise<T>),
+    end: (options) => pool.end(options),
+  };
 }
 
 /** A value {@link literal} can write. */
@@ -77,7 +175,7 @@ export interface BillingProfile {
 
 /** Reads a user's billing state in one round trip; undefined when the user has no profile. */
 export async function findBillingProfile(
-  sql: Sql,
+  sql: Database,
   userId: string,
 ): Promise<BillingProfile | undefined> {
   const rows = await sql.unsafe<{ status: string | null; customer_id: string | null }[]>(
@@ -90,7 +188,11 @@ export async function findBillingProfile(
 }
 
 /** Stores the user's Stripe customer, in one round trip. */
-export async function saveCustomerId(sql: Sql, userId: string, customerId: string): Promise<void> {
+export async function saveCustomerId(
+  sql: Database,
+  userId: string,
+  customerId: string,
+): Promise<void> {
   await sql.unsafe(statement`
     update public.profiles set stripe_customer_id = ${customerId}, updated_at = now()
     where id = ${userId}::uuid`);
@@ -119,52 +221,30 @@ export type ApplyOutcome =
  * subscription apply one after the other, each with fresh state), and writes the profile. The
  * ledger row and the profile change commit together or not at all.
  *
- * Two round trips: BEGIN travels with the claim, COMMIT with the write. A failed statement
- * skips the rest of its round trip, and the transaction is rolled back.
+ * The driver's `begin` is what notices a connection lost mid-transaction and rejects; on a
+ * reserved connection the next statement would wait forever.
  */
 export async function applyEventOnce(
-  sql: Sql,
+  sql: Database,
   event: LedgerEvent,
   subscriptionId: string,
   read: () => Promise<ProfileUpdate>,
 ): Promise<ApplyOutcome> {
-  const connection = await sql.reserve();
-  let settled = false;
-  try {
-    const claim = rowsOf<{ fresh: boolean }>(
-      await connection.unsafe(statement`
-        begin;
-        with inserted as (
-          insert into public.stripe_events (id, type) values (${event.id}, ${event.type})
-          on conflict (id) do nothing
-          returning 1
-        )
-        select exists (select 1 from inserted) as fresh,
-          pg_advisory_xact_lock(hashtextextended(${subscriptionId}, 0)) is null as locked`),
-    );
-    if (!claim[0]?.fresh) {
-      await connection.unsafe("commit");
-      settled = true;
-      return "duplicate";
-    }
+  const result = await sql.begin(async (tx) => {
+    const [claim] = await tx.unsafe<{ fresh: boolean }[]>(statement`
+      with inserted as (
+        insert into public.stripe_events (id, type) values (${event.id}, ${event.type})
+        on conflict (id) do nothing
+        returning 1
+      )
+      select exists (select 1 from inserted) as fresh,
+        pg_advisory_xact_lock(hashtextextended(${subscriptionId}, 0)) is null as locked`);
+    if (!claim?.fresh) return "duplicate";
     const update = await read();
-    const written = rowsOf(await connection.unsafe(`${writeStatement(update)};\ncommit`));
-    settled = true;
-    return written.length > 0 ? "applied" : await unappliedOutcome(connection, update);
-  } finally {
-    if (!settled) await connection.unsafe("rollback").catch(() => {});
-    connection.release();
-  }
-}
-
-/**
- * The rows of the one row-returning statement in a several-statement text. The driver nests
- * results only when rows follow another statement (`begin; select ...`); rows followed by a
- * statement without rows (`update ... returning; commit`) come back flat.
- */
-function rowsOf<Row>(result: readonly unknown[]): Row[] {
-  const last = Array.isArray(result[0]) ? result.at(-1) : result;
-  return Array.isArray(last) ? last as Row[] : [];
+    const written = await tx.unsafe(writeStatement(update));
+    return written.length > 0 ? "applied" : update;
+  });
+  return typeof result === "string" ? result : await unappliedOutcome(sql, result);
 }
 
 /**
@@ -202,7 +282,7 @@ function writeStatement(update: ProfileUpdate): string {
 }
 
 /** Why an event changed no profile: none matches, or the profile holds a higher-ranked one. */
-async function unappliedOutcome(sql: Sql, update: ProfileUpdate): Promise<ApplyOutcome> {
+async function unappliedOutcome(sql: Database, update: ProfileUpdate): Promise<ApplyOutcome> {
   const [row] = await sql.unsafe<{ known: boolean }[]>(statement`
     select exists (
       select 1 from public.profiles

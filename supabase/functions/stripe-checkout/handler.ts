@@ -1,7 +1,12 @@
 /** stripe-checkout: opens a Stripe Checkout session for the signed-in user's subscription. */
 import { type Authenticate, type AuthenticatedUser, createAuthenticator } from "../_shared/auth.ts";
 import { type EnvReader, loadConfig } from "../_shared/config.ts";
-import { connect, findBillingProfile, saveCustomerId, type Sql } from "../_shared/db.ts";
+import {
+  connectDatabase,
+  type Database,
+  findBillingProfile,
+  saveCustomerId,
+} from "../_shared/db.ts";
 import { createHttpHandler, type Handler, HttpError, jsonResponse } from "../_shared/http.ts";
 import { createLogger, type Logger } from "../_shared/log.ts";
 import { createStripe, isMissingCustomer, type Stripe } from "../_shared/stripe.ts";
@@ -11,7 +16,7 @@ import { isLive } from "../_shared/subscription.ts";
 export interface CheckoutDeps {
   authenticate: Authenticate;
   stripe: Stripe;
-  sql: Sql;
+  sql: Database;
   priceId: string;
   siteUrl: string;
   logger: Logger;
@@ -99,7 +104,7 @@ export function checkoutHandlerFromEnv(env?: EnvReader): Handler {
   return createCheckoutHandler({
     authenticate: createAuthenticator(config.identity),
     stripe: createStripe({ secretKey: config.stripeSecretKey, api: config.stripeApi }),
-    sql: connect(config.databaseUrl),
+    sql: connectDatabase(config.databaseUrl),
     priceId: config.stripePriceId,
     siteUrl: config.siteUrl,
     logger: createLogger(),

@@ -1,7 +1,7 @@
 /** stripe-portal: opens the Stripe billing portal for the signed-in user's customer. */
 import { type Authenticate, createAuthenticator } from "../_shared/auth.ts";
 import { type EnvReader, loadConfig } from "../_shared/config.ts";
-import { connect, findBillingProfile, type Sql } from "../_shared/db.ts";
+import { connectDatabase, type Database, findBillingProfile } from "../_shared/db.ts";
 import { createHttpHandler, type Handler, HttpError, jsonResponse } from "../_shared/http.ts";
 import { createLogger, type Logger } from "../_shared/log.ts";
 import { createStripe, isMissingCustomer, type Stripe } from "../_shared/stripe.ts";
@@ -10,7 +10,7 @@ import { createStripe, isMissingCustomer, type Stripe } from "../_shared/stripe.
 export interface PortalDeps {
   authenticate: Authenticate;
   stripe: Stripe;
-  sql: Sql;
+  sql: Database;
   siteUrl: string;
   logger: Logger;
 }
@@ -51,7 +51,7 @@ export function portalHandlerFromEnv(env?: EnvReader): Handler {
   return createPortalHandler({
     authenticate: createAuthenticator(config.identity),
     stripe: createStripe({ secretKey: config.stripeSecretKey, api: config.stripeApi }),
-    sql: connect(config.databaseUrl),
+    sql: connectDatabase(config.databaseUrl),
     siteUrl: config.siteUrl,
     logger: createLogger(),
   });

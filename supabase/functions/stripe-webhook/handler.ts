@@ -1,6 +1,11 @@
 /** stripe-webhook: verifies Stripe's signature, then applies the event to the profile once. */
 import { type EnvReader, loadConfig } from "../_shared/config.ts";
-import { applyEventOnce, type ApplyOutcome, connect, type Sql } from "../_shared/db.ts";
+import {
+  applyEventOnce,
+  type ApplyOutcome,
+  connectDatabase,
+  type Database,
+} from "../_shared/db.ts";
 import {
   createHttpHandler,
   type Handler,
@@ -19,7 +24,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** What the webhook handler runs on. */
 export interface WebhookDeps {
   stripe: Stripe;
-  sql: Sql;
+  sql: Database;
   webhookSecret: string;
   logger: Logger;
 }
@@ -91,7 +96,7 @@ export function webhookHandlerFromEnv(env?: EnvReader): Handler {
   );
   return createWebhookHandler({
     stripe: createStripe({ secretKey: config.stripeSecretKey, api: config.stripeApi }),
-    sql: connect(config.databaseUrl),
+    sql: connectDatabase(config.databaseUrl),
     webhookSecret: config.stripeWebhookSecret,
     logger: createLogger(),
   });
