@@ -49,20 +49,6 @@ function isDriverNullSocketError(error: unknown): boolean {
     (error.stack ?? "").includes("postgres");
 }
 
-/**
- * Ending a test's pool destroys connections on which the driver had queued a statement after
- * the connection died mid-transaction (its own ROLLBACK, answered by nothing); that rejection has
- * no one left to hear it. It only happens when a pool is torn down, which a worker never does.
- */
-globalThis.addEventListener("unhandledrejection", (event) => {
-  const reason: unknown = event.reason;
-  if (
-    reason instanceof Error && (reason as Error & { code?: string }).code === "CONNECTION_DESTROYED"
-  ) {
-    event.preventDefault();
-  }
-});
-
 globalThis.addEventListener("error", (event) => {
   if (!isDriverNullSocketError(event.error) || event.defaultPrevented) return;
   driverCrashes += 1;

@@ -63,7 +63,7 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
   });
 }
 
-/** What the queries below need of a pool; a pool from {@link connect} is one. */
+/** What the queries below need of a pool: {@link connectDatabase}'s, or a transaction of it. */
 export interface Database {
   unsafe<T extends readonly object[]>(text: string): Promise<T>;
   begin<T>(work: (tx: Database) => Promise<T>): Promise<T>;
