@@ -187,13 +187,18 @@ export async function findBillingProfile(
   return row && { status: row.status, customerId: row.customer_id };
 }
 
-/** Stores the user's Stripe customer, in one round trip. */
+/**
+ * Stores the user's Stripe customer, in one round trip. The commit does not wait for the disk:
+ * should a crash lose it, the next checkout asks Stripe again with the same idempotency key and
+ * gets the same customer back.
+ */
 export async function saveCustomerId(
   sql: Database,
   userId: string,
   customerId: string,
 ): Promise<void> {
   await sql.unsafe(statement`
+    set local synchronous_commit = off;
     update public.profiles set stripe_customer_id = ${customerId}, updated_at = now()
     where id = ${userId}::uuid`);
 }
