@@ -12,7 +12,7 @@ import {
   signPayload,
   startStripeEmulator,
 } from "../dev/stripe_emulator.ts";
-import { connect, type Sql } from "../supabase/functions/_shared/db.ts";
+import { connect, type Sql } from "../dev/postgres.ts";
 import { createStripe, type Stripe } from "../supabase/functions/_shared/stripe.ts";
 
 export const SITE_URL = "http://app.localhost:3000";

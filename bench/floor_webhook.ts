@@ -4,7 +4,8 @@
  * `fetch`, and runs one equivalent UPDATE of the profile inside a transaction, sent in a single
  * round trip.
  */
-import { connect, statement } from "../supabase/functions/_shared/db.ts";
+import { statement } from "../supabase/functions/_shared/db.ts";
+import { createPool } from "../supabase/functions/_shared/pg.ts";
 
 const TOLERANCE_SECONDS = 300;
 
@@ -19,7 +20,7 @@ function env(name: string): string {
 const encoder = new TextEncoder();
 const secretKey = env("STRIPE_SECRET_KEY");
 const apiUrl = env("STRIPE_API_URL").replace(/\/+$/, "");
-const sql = connect(env("SUPABASE_DB_URL"));
+const sql = createPool(env("SUPABASE_DB_URL"));
 const key = await crypto.subtle.importKey(
   "raw",
   encoder.encode(env("STRIPE_WEBHOOK_SECRET")),
@@ -108,25 +109,17 @@ Deno.serve({ port: Number(Deno.env.get("PORT") ?? "8000"), hostname: "127.0.0.1"
     return Response.json({ error: "Stripe read failed" }, { status: 500 });
   }
   // The whole transaction in one round trip: the least I/O one UPDATE in a transaction needs.
-  const connection = await sql.reserve();
-  try {
-    await connection.unsafe(statement`
-      begin;
-      update public.profiles set
-        stripe_customer_id = ${subscription.customer},
-        stripe_subscription_id = ${subscription.id},
-        subscription_status = ${subscription.status},
-        price_id = ${subscription.priceId},
-        current_period_end = ${subscription.currentPeriodEnd},
-        cancel_at_period_end = ${subscription.cancelAtPeriodEnd},
-        updated_at = now()
-      where id = ${subscription.userId}::uuid;
-      commit`);
-  } catch (error) {
-    await connection.unsafe("rollback").catch(() => {});
-    throw error;
-  } finally {
-    connection.release();
-  }
+  await sql.query(statement`
+    begin;
+    update public.profiles set
+      stripe_customer_id = ${subscription.customer},
+      stripe_subscription_id = ${subscription.id},
+      subscription_status = ${subscription.status},
+      price_id = ${subscription.priceId},
+      current_period_end = ${subscription.currentPeriodEnd},
+      cancel_at_period_end = ${subscription.cancelAtPeriodEnd},
+      updated_at = now()
+    where id = ${subscription.userId}::uuid;
+    commit`);
   return Response.json({ received: true });
 });

@@ -137,7 +137,7 @@ async function measureCounts(env: BenchEnvironment): Promise<Record<string, Requ
   const relay = countRoundTrips(env.databaseUrl);
   const sql = connectDatabase(relay.url, { onQuery: (query) => statements.push(query) });
   try {
-    await sql.unsafe("select 1");
+    await sql.query("select 1");
     const logger = createLogger(() => {});
     const authenticate = createAuthenticator({
       jwks: env.issuer.jwks,

@@ -3,7 +3,7 @@
  * server, or an embedded PGlite served over the wire protocol; either with every migration applied.
  */
 import { PGlite, type PGliteInterface } from "@electric-sql/pglite";
-import { connect } from "../supabase/functions/_shared/db.ts";
+import { connect } from "./postgres.ts";
 import { applyMigrations } from "./migrations.ts";
 import { servePglite } from "./pglite_server.ts";
 

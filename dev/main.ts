@@ -3,7 +3,7 @@
  * /api/stripe/*, with a local stand-in for whatever is not configured: an embedded Postgres, the
  * Stripe emulator, and a token issuer. Flags: --reset wipes the local data folder first.
  */
-import { connect } from "../supabase/functions/_shared/db.ts";
+import { connect } from "./postgres.ts";
 import { buildOnFirstRequest } from "../supabase/functions/_shared/http.ts";
 import { createLogger } from "../supabase/functions/_shared/log.ts";
 import { checkoutHandlerFromEnv } from "../supabase/functions/stripe-checkout/handler.ts";

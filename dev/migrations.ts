@@ -1,5 +1,5 @@
 /** Applies the Supabase shim and pending migrations, tracked the way the Supabase CLI tracks them. */
-import { connect, type Sql } from "../supabase/functions/_shared/db.ts";
+import { connect, type Sql } from "./postgres.ts";
 
 /** Where the shim and the migrations live in this repository. */
 export const SHIM_PATH = new URL("./supabase_shim.sql", import.meta.url);

@@ -1,5 +1,5 @@
 /** The local server's routes: the three functions at both path styles, plus local identity. */
-import type { Sql } from "../supabase/functions/_shared/db.ts";
+import type { Sql } from "./postgres.ts";
 import { CORS_HEADERS, type Handler, jsonResponse } from "../supabase/functions/_shared/http.ts";
 import type { LocalIssuer } from "./issuer.ts";
 

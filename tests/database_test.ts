@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { PGlite } from "@electric-sql/pglite";
-import { connect, type Sql, type TransactionSql } from "../supabase/functions/_shared/db.ts";
+import { connect, type Sql, type TransactionSql } from "../dev/postgres.ts";
 import { applyMigrations, startDatabase, type StartedDatabase } from "../dev/database.ts";
 import { listMigrations, MIGRATIONS_DIR, splitStatements } from "../dev/migrations.ts";
 import { servePglite } from "../dev/pglite_server.ts";

@@ -1,5 +1,5 @@
 /** Runs `deno task dev` as a person would, in a child process with its own ports and data. */
-import { connect, type Sql } from "../supabase/functions/_shared/db.ts";
+import { connect, type Sql } from "../dev/postgres.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 

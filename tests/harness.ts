@@ -12,12 +12,8 @@ import {
   type StripeEmulator,
 } from "../dev/stripe_emulator.ts";
 import { createAuthenticator } from "../supabase/functions/_shared/auth.ts";
-import {
-  connect,
-  connectDatabase,
-  type Database,
-  type Sql,
-} from "../supabase/functions/_shared/db.ts";
+import { connect, type Sql } from "../dev/postgres.ts";
+import { connectDatabase, type DatabasePool } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
 import { createLogger, type Logger } from "../supabase/functions/_shared/log.ts";
 import { createStripe, type Stripe } from "../supabase/functions/_shared/stripe.ts";
@@ -58,7 +54,7 @@ export interface ProfileRow {
 export interface Harness {
   sql: Sql;
   /** The pool the handlers use (`connectDatabase`, as the functions build it). */
-  database: Database;
+  database: DatabasePool;
   databaseUrl: string;
   emulator: StripeEmulator;
   stripeApiUrl: string;

@@ -142,7 +142,7 @@ function logRig(h: Harness, databaseUrl = withPassword(h.databaseUrl)): LogRig {
       return { id: user.id, token: user.token };
     },
     async close() {
-      await sql.end({ timeout: 1 });
+      await sql.end({ timeoutMs: 1000 });
     },
   };
   return rig;
@@ -187,10 +187,10 @@ function completedCheckoutEvent(h: Harness, userId: string): Stripe.Event {
 harnessTest("a pool whose URL carries a password still reaches the test database", async (h) => {
   const sql = connectDatabase(withPassword(h.databaseUrl), { max: 1 });
   try {
-    const rows = await sql.unsafe<{ one: number }[]>("select 1 as one");
+    const [{ rows = [] } = {}] = await sql.query("select 1 as one");
     assert.deepEqual([...rows], [{ one: 1 }]);
   } finally {
-    await sql.end({ timeout: 1 });
+    await sql.end({ timeoutMs: 1000 });
   }
 });
 

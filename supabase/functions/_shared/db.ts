@@ -1,130 +1,37 @@
-/** Postgres access: the only module that imports the Postgres driver. */
-import postgres from "npm:postgres@3.4.9";
+/** Postgres access: the functions' statements, sent through the client in `pg.ts`. */
+import { createPool, type Pool, type QueryResult } from "./pg.ts";
 import { isLive, LIVE_STATUSES, type ProfileUpdate } from "./subscription.ts";
 
-export type Sql = postgres.Sql;
-export type TransactionSql = postgres.TransactionSql;
-
-/**
- * True for the error postgres.js 3.4.9 throws when a connection closes with a write still queued:
- * its timer writes to the dropped socket (porsager/postgres#1154). The query has already failed
- * and been answered by then.
- */
-function isDriverWriteAfterClose(error: unknown): boolean {
-  return error instanceof TypeError && error.message.includes("reading 'write'") &&
-    /postgres[@\\/]3\.4\.9[\\/]src[\\/]connection\.js/.test(error.stack ?? "");
-}
-
-// Tearing down a replaced pool (see connectDatabase) fails the ROLLBACKs the driver queued on
-// its dead connections; nothing awaits those, and an unheard rejection would end the worker.
-globalThis.addEventListener("unhandledrejection", (event) => {
-  const reason: unknown = event.reason;
-  if (
-    reason instanceof Error &&
-    (reason as Error & { code?: unknown }).code === "CONNECTION_DESTROYED"
-  ) {
-    event.preventDefault();
-  }
-});
-
-// Thrown from a timer, nothing can catch it, and it would end the worker with every request it
-// serves; so it is logged and stopped here, and only it.
-globalThis.addEventListener("error", (event) => {
-  if (!isDriverWriteAfterClose(event.error)) return;
-  event.preventDefault();
-  console.error(JSON.stringify({
-    time: new Date().toISOString(),
-    level: "error",
-    message: "database driver wrote to a closed connection; ignored",
-  }));
-});
-
-/** Options for {@link connect}. */
+/** Options for {@link connectDatabase}. */
 export interface ConnectOptions {
   /** Most connections the pool opens. */
   max?: number;
-  /** Called with each statement sent (the benchmarks count round trips with it). */
-  onQuery?: (query: string) => void;
+  /** Called with the text of each query sent (the benchmarks count them). */
+  onQuery?: (text: string) => void;
 }
 
+/** What the queries below run on. */
+export type Database = Pick<Pool, "query" | "transaction">;
+
+/** A {@link Database} that can be closed. */
+export type DatabasePool = Pool;
+
 /**
- * Opens a connection pool. `prepare: false` keeps it usable through Supabase's transaction
- * pooler, which cannot hold named prepared statements across transactions. The queries below
- * are sent as {@link statement}s for the reason given there.
+ * Opens a connection pool (connections open on first use). Every statement goes out as SQL text
+ * with the simple protocol, for the reasons given at {@link statement}.
  */
-export function connect(url: string, options: ConnectOptions = {}): Sql {
-  return postgres(url, {
-    prepare: false,
+export function connectDatabase(url: string, options: ConnectOptions = {}): DatabasePool {
+  return createPool(url, {
     max: options.max ?? 10,
-    idle_timeout: 30,
-    connect_timeout: 10,
-    onnotice: () => {},
-    ...(options.onQuery && { debug: (_connection, query) => options.onQuery?.(query) }),
+    idleTimeoutMs: 30_000,
+    connectTimeoutMs: 10_000,
+    ...(options.onQuery && { onQuery: options.onQuery }),
   });
 }
 
-/** What the queries below need of a pool: {@link connectDatabase}'s, or a transaction of it. */
-export interface Database {
-  unsafe<T extends readonly object[]>(text: string): Promise<T>;
-  begin<T>(work: (tx: Database) => Promise<T>): Promise<T>;
-}
-
-/** A {@link Database} that can be closed. */
-export interface DatabasePool extends Database {
-  end(options?: { timeout?: number }): Promise<void>;
-}
-
-/** How long a replaced pool's statements may still finish before it is torn down. */
-const RETIRE_SECONDS = 2;
-
-const LOST_CONNECTION = new Set([
-  "CONNECTION_CLOSED",
-  "CONNECTION_DESTROYED",
-  "CONNECTION_ENDED",
-  "CONNECT_TIMEOUT",
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "EPIPE",
-  "ETIMEDOUT",
-]);
-
-function isLostConnection(error: unknown): boolean {
-  const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
-  return typeof code === "string" && LOST_CONNECTION.has(code);
-}
-
-/**
- * A pool that replaces itself after a lost connection. postgres.js 3.4.9 never gives back a
- * connection that died inside a transaction (it waits on a ROLLBACK nobody will answer), so a
- * database restart would otherwise wedge the pool one connection at a time, and every statement
- * queued behind it would hang. The old pool is ended after a short grace.
- */
-export function connectDatabase(
-  url: string,
-  options: ConnectOptions = {},
-): DatabasePool {
-  let pool = connect(url, options);
-  async function guarded<T>(run: (current: Sql) => Promise<T>): Promise<T> {
-    const current = pool;
-    try {
-      return await run(current);
-    } catch (error) {
-      if (isLostConnection(error) && pool === current) {
-        pool = connect(url, options);
-        // Whatever still waits on the old pool (a statement queued behind a dead connection)
-        // is failed shortly, rather than left hanging.
-        current.end({ timeout: RETIRE_SECONDS }).catch(() => {});
-      }
-      throw error;
-    }
-  }
-  return {
-    unsafe: <T extends readonly object[]>(text: string) =>
-      guarded(async (current) => await current.unsafe(text) as unknown as T),
-    begin: <T>(work: (tx: Database) => Promise<T>) =>
-      guarded((current) => current.begin((tx) => work(tx as unknown as Database)) as Promise<T>),
-    end: (options) => pool.end(options),
-  };
+/** The rows of the statement at `index` of a query's results. */
+function rowsOf<T>(results: QueryResult[], index = 0): T[] {
+  return (results[index]?.rows ?? []) as T[];
 }
 
 /** A value {@link literal} can write. */
@@ -155,9 +62,8 @@ export function literal(value: SqlValue): string {
 
 /**
  * Builds SQL text with every interpolated value written by {@link literal}. Such text goes out
- * with the simple protocol: one round trip, several statements allowed. An unprepared query
- * with parameters costs two (the driver asks the server for their types first), and prepared
- * statements do not survive Supabase's transaction pooler.
+ * with the simple protocol: one round trip, several statements allowed, and nothing left on the
+ * server between transactions, which Supabase's transaction pooler requires.
  */
 export function statement(strings: TemplateStringsArray, ...values: SqlValue[]): string {
   return strings.reduce(
@@ -178,12 +84,11 @@ export async function findBillingProfile(
   sql: Database,
   userId: string,
 ): Promise<BillingProfile | undefined> {
-  const rows = await sql.unsafe<{ status: string | null; customer_id: string | null }[]>(
-    statement`
+  const [row] = rowsOf<{ status: string | null; customer_id: string | null }>(
+    await sql.query(statement`
       select subscription_status as status, stripe_customer_id as customer_id
-      from public.profiles where id = ${userId}::uuid`,
+      from public.profiles where id = ${userId}::uuid`),
   );
-  const row = rows[0];
   return row && { status: row.status, customerId: row.customer_id };
 }
 
@@ -197,7 +102,7 @@ export async function saveCustomerId(
   userId: string,
   customerId: string,
 ): Promise<void> {
-  await sql.unsafe(statement`
+  await sql.query(statement`
     set local synchronous_commit = off;
     update public.profiles set stripe_customer_id = ${customerId}, updated_at = now()
     where id = ${userId}::uuid`);
@@ -221,13 +126,11 @@ export type ApplyOutcome =
   | "superseded";
 
 /**
- * Applies one event exactly once, in one transaction: records its id in the ledger, locks its
- * subscription, asks `read` for the subscription's current state (so concurrent events for one
- * subscription apply one after the other, each with fresh state), and writes the profile. The
- * ledger row and the profile change commit together or not at all.
- *
- * The driver's `begin` is what notices a connection lost mid-transaction and rejects; on a
- * reserved connection the next statement would wait forever.
+ * Applies one event exactly once, in one transaction of two round trips: the first begins it,
+ * records the event's id in the ledger and locks its subscription; then `read` asks for the
+ * subscription's current state (so concurrent events for one subscription apply one after the
+ * other, each with fresh state); the second writes the profile and commits. The ledger row and
+ * the profile change commit together or not at all.
  */
 export async function applyEventOnce(
   sql: Database,
@@ -235,18 +138,20 @@ export async function applyEventOnce(
   subscriptionId: string,
   read: () => Promise<ProfileUpdate>,
 ): Promise<ApplyOutcome> {
-  const result = await sql.begin(async (tx) => {
-    const [claim] = await tx.unsafe<{ fresh: boolean }[]>(statement`
-      with inserted as (
-        insert into public.stripe_events (id, type) values (${event.id}, ${event.type})
-        on conflict (id) do nothing
-        returning 1
-      )
-      select exists (select 1 from inserted) as fresh,
-        pg_advisory_xact_lock(hashtextextended(${subscriptionId}, 0)) is null as locked`);
+  const result = await sql.transaction(async (tx) => {
+    const [claim] = rowsOf<{ fresh: boolean }>(
+      await tx.query(statement`
+        with inserted as (
+          insert into public.stripe_events (id, type) values (${event.id}, ${event.type})
+          on conflict (id) do nothing
+          returning 1
+        )
+        select exists (select 1 from inserted) as fresh,
+          pg_advisory_xact_lock(hashtextextended(${subscriptionId}, 0)) is null as locked`),
+    );
     if (!claim?.fresh) return "duplicate";
     const update = await read();
-    const written = await tx.unsafe(writeStatement(update));
+    const written = rowsOf(await tx.commit(writeStatement(update)));
     return written.length > 0 ? "applied" : update;
   });
   return typeof result === "string" ? result : await unappliedOutcome(sql, result);
@@ -288,10 +193,12 @@ function writeStatement(update: ProfileUpdate): string {
 
 /** Why an event changed no profile: none matches, or the profile holds a higher-ranked one. */
 async function unappliedOutcome(sql: Database, update: ProfileUpdate): Promise<ApplyOutcome> {
-  const [row] = await sql.unsafe<{ known: boolean }[]>(statement`
-    select exists (
-      select 1 from public.profiles
-      where id = ${update.userId}::uuid or stripe_customer_id = ${update.customerId}
-    ) as known`);
+  const [row] = rowsOf<{ known: boolean }>(
+    await sql.query(statement`
+      select exists (
+        select 1 from public.profiles
+        where id = ${update.userId}::uuid or stripe_customer_id = ${update.customerId}
+      ) as known`),
+  );
   return row?.known ? "superseded" : "unmatched";
 }
