@@ -31,6 +31,22 @@ export function createStripe(options: StripeOptions): Stripe {
   });
 }
 
+/**
+ * Makes an SDK call without the stack trace of its caller that the SDK captures and formats on
+ * every request, for its errors: about 0.1 ms of CPU per call, a third of a subscription read
+ * against the local emulator. The SDK starts its request synchronously, so only its capture
+ * sees the limit; its errors keep their own frames.
+ */
+export function withoutCallerStack<T>(call: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return call();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 const cryptoProvider = Stripe.createSubtleCryptoProvider();
 
 /** Verifies a webhook's signature (default tolerance, 300 s) and parses its event. */

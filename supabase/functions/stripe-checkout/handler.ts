@@ -9,7 +9,12 @@ import {
 } from "../_shared/db.ts";
 import { createHttpHandler, type Handler, HttpError, jsonResponse } from "../_shared/http.ts";
 import { createLogger, type Logger } from "../_shared/log.ts";
-import { createStripe, isMissingCustomer, type Stripe } from "../_shared/stripe.ts";
+import {
+  createStripe,
+  isMissingCustomer,
+  type Stripe,
+  withoutCallerStack,
+} from "../_shared/stripe.ts";
 import { isLive } from "../_shared/subscription.ts";
 
 /** What the checkout handler runs on. */
@@ -31,25 +36,29 @@ export function createCheckoutHandler(deps: CheckoutDeps): Handler {
    * it replaces, so concurrent first checkouts of one user get one and the same customer.
    */
   async function createCustomer(user: AuthenticatedUser, replacing: string | null) {
-    const customer = await stripe.customers.create(
-      { ...(user.email && { email: user.email }), metadata: { userId: user.id } },
-      { idempotencyKey: `customer:${user.id}:${replacing ?? "first"}` },
+    const customer = await withoutCallerStack(() =>
+      stripe.customers.create(
+        { ...(user.email && { email: user.email }), metadata: { userId: user.id } },
+        { idempotencyKey: `customer:${user.id}:${replacing ?? "first"}` },
+      )
     );
     return customer.id;
   }
 
   function createSession(user: AuthenticatedUser, customerId: string) {
-    return stripe.checkout.sessions.create({
-      mode: "subscription",
-      allowed_payment_method_types: ["card"],
-      line_items: [{ price: deps.priceId, quantity: 1 }],
-      customer: customerId,
-      client_reference_id: user.id,
-      metadata: { userId: user.id, ...(user.email && { email: user.email }) },
-      subscription_data: { metadata: { userId: user.id } },
-      success_url: `${deps.siteUrl}/dashboard?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
-      cancel_url: `${deps.siteUrl}/dashboard?checkout=canceled`,
-    }, { idempotencyKey: `checkout:${user.id}:${crypto.randomUUID()}` });
+    return withoutCallerStack(() =>
+      stripe.checkout.sessions.create({
+        mode: "subscription",
+        allowed_payment_method_types: ["card"],
+        line_items: [{ price: deps.priceId, quantity: 1 }],
+        customer: customerId,
+        client_reference_id: user.id,
+        metadata: { userId: user.id, ...(user.email && { email: user.email }) },
+        subscription_data: { metadata: { userId: user.id } },
+        success_url: `${deps.siteUrl}/dashboard?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
+        cancel_url: `${deps.siteUrl}/dashboard?checkout=canceled`,
+      }, { idempotencyKey: `checkout:${user.id}:${crypto.randomUUID()}` })
+    );
   }
 
   /**

@@ -4,7 +4,12 @@ import { type EnvReader, loadConfig } from "../_shared/config.ts";
 import { connectDatabase, type Database, findBillingProfile } from "../_shared/db.ts";
 import { createHttpHandler, type Handler, HttpError, jsonResponse } from "../_shared/http.ts";
 import { createLogger, type Logger } from "../_shared/log.ts";
-import { createStripe, isMissingCustomer, type Stripe } from "../_shared/stripe.ts";
+import {
+  createStripe,
+  isMissingCustomer,
+  type Stripe,
+  withoutCallerStack,
+} from "../_shared/stripe.ts";
 
 /** What the portal handler runs on. */
 export interface PortalDeps {
@@ -29,9 +34,11 @@ export function createPortalHandler(deps: PortalDeps): Handler {
       context.log.customerId = customerId;
       let session: Stripe.BillingPortal.Session;
       try {
-        session = await deps.stripe.billingPortal.sessions.create(
-          { customer: customerId, return_url: `${deps.siteUrl}/dashboard` },
-          { idempotencyKey: `portal:${user.id}:${crypto.randomUUID()}` },
+        session = await withoutCallerStack(() =>
+          deps.stripe.billingPortal.sessions.create(
+            { customer: customerId, return_url: `${deps.siteUrl}/dashboard` },
+            { idempotencyKey: `portal:${user.id}:${crypto.randomUUID()}` },
+          )
         );
       } catch (error) {
         if (isMissingCustomer(error)) throw new HttpError(400, "No active subscription");

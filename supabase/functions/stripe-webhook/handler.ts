@@ -14,7 +14,7 @@ import {
   readBodyText,
 } from "../_shared/http.ts";
 import { createLogger, type Logger } from "../_shared/log.ts";
-import { createStripe, Stripe, verifyWebhook } from "../_shared/stripe.ts";
+import { createStripe, Stripe, verifyWebhook, withoutCallerStack } from "../_shared/stripe.ts";
 import { toProfileUpdate } from "../_shared/subscription.ts";
 import { HANDLED_EVENT_TYPES, subscriptionOf } from "./events.ts";
 
@@ -46,7 +46,9 @@ export function processEvent(
     return Promise.resolve(handled ? "ignored" : "unhandled");
   }
   return applyEventOnce(deps.sql, event, ref.subscriptionId, async () => {
-    const subscription = await deps.stripe.subscriptions.retrieve(ref.subscriptionId);
+    const subscription = await withoutCallerStack(() =>
+      deps.stripe.subscriptions.retrieve(ref.subscriptionId)
+    );
     const update = toProfileUpdate(subscription);
     return { ...update, userId: update.userId ?? ref.userId };
   });
