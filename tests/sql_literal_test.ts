@@ -47,22 +47,31 @@ Deno.test("statement writes every interpolation as a literal", () => {
 });
 
 harnessTest(
-  "every string reads back unchanged from Postgres, whatever standard_conforming_strings is",
+  "every string reads back unchanged through the functions' client, whatever standard_conforming_strings is",
+  async (h) => {
+    for (const conforming of ["on", "off"]) {
+      await h.database.transaction(async (tx) => {
+        await tx.query(`set local standard_conforming_strings = ${conforming}`);
+        for (const value of NASTY) {
+          const [result] = await tx.query(statement`select ${value} as value`);
+          assert.equal(
+            result?.rows[0]?.value,
+            value,
+            `standard_conforming_strings=${conforming}: ${JSON.stringify(value)}`,
+          );
+        }
+      });
+    }
+  },
+);
+
+harnessTest(
+  "a text array reads back unchanged through postgres.js, whatever standard_conforming_strings is",
   async (h) => {
     const connection = await h.sql.reserve();
     try {
       for (const conforming of ["on", "off"]) {
         await connection.unsafe(`begin; set local standard_conforming_strings = ${conforming}`);
-        for (const value of NASTY) {
-          const rows = await connection.unsafe<{ value: string }[]>(
-            statement`select ${value} as value`,
-          );
-          assert.equal(
-            rows[0]?.value,
-            value,
-            `standard_conforming_strings=${conforming}: ${JSON.stringify(value)}`,
-          );
-        }
         const [row] = await connection.unsafe<{ value: string[] }[]>(
           statement`select ${NASTY} as value`,
         );
@@ -77,10 +86,10 @@ harnessTest(
 
 harnessTest("dates and booleans read back as the same values", async (h) => {
   const when = new Date("2026-11-24T12:34:56.789Z");
-  const [row] = await h.sql.unsafe<{ when: Date; yes: boolean; no: boolean; nothing: null }[]>(
+  const [result] = await h.database.query(
     statement`select ${when} as when, ${true} as yes, ${false} as no, ${null}::text as nothing`,
   );
-  assert.deepEqual(row, { when, yes: true, no: false, nothing: null });
+  assert.deepEqual(result?.rows, [{ when, yes: true, no: false, nothing: null }]);
 });
 
 closeHarness();

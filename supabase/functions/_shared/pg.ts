@@ -414,8 +414,10 @@ export class Connection {
     const target = `${settings.hostname}:${settings.port}`;
     let conn: Deno.Conn | undefined;
     let timedOut = false;
+    const abort = new AbortController();
     const timer = setTimeout(() => {
       timedOut = true;
+      abort.abort();
       try {
         conn?.close();
       } catch {
@@ -423,7 +425,11 @@ export class Connection {
       }
     }, options.connectTimeoutMs);
     try {
-      const tcp = await Deno.connect({ hostname: settings.hostname, port: settings.port });
+      const tcp = await Deno.connect({
+        hostname: settings.hostname,
+        port: settings.port,
+        signal: abort.signal,
+      });
       conn = tcp;
       if (timedOut) throw new Error("timed out");
       tcp.setNoDelay(true);
