@@ -92,7 +92,8 @@ export function createHttpHandler(options: HttpHandlerOptions, route: RouteHandl
         }
       }
     }
-    await request.body?.cancel().catch(() => {});
+    // A body nobody read (a refused request) is discarded rather than left to the connection.
+    if (!request.bodyUsed) await request.body?.cancel().catch(() => {});
     const fields: LogFields = {
       function: options.name,
       requestId: context.requestId,
