@@ -14,7 +14,7 @@ const decoder = new TextDecoder();
 const PROTOCOL_VERSION = 196608;
 const SSL_REQUEST_CODE = 80877103;
 
-/** An error the server reported for a statement; the connection stays usable. */
+/** An error the server reported: for a statement (the connection stays usable), or at connecting. */
 export class PgError extends Error {
   override name = "PgError";
   /** SQLSTATE, such as `23505` or `57014`. */
@@ -76,6 +76,15 @@ export interface ConnectionSettings {
 const TLS_MODES = new Set(["require", "verify-ca", "verify-full"]);
 const SSL_MODES = new Set(["disable", "allow", "prefer", ...TLS_MODES]);
 
+/** Percent-decodes one part of the URL; a malformed escape is a TypeError naming no value. */
+function decodeUrlPart(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new TypeError("Invalid database URL: malformed percent-encoding");
+  }
+}
+
 /** Reads a `postgres://` or `postgresql://` URL; its password never appears in an error. */
 export function parseDatabaseUrl(url: string): ConnectionSettings {
   let parsed: URL;
@@ -90,11 +99,13 @@ export function parseDatabaseUrl(url: string): ConnectionSettings {
   const hostname = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
   if (hostname === "") throw new TypeError("Invalid database URL: no host");
   const port = parsed.port === "" ? 5432 : Number(parsed.port);
-  const user = decodeURIComponent(parsed.username);
+  const user = decodeUrlPart(parsed.username);
   if (user === "") throw new TypeError("Invalid database URL: no user");
   const parameters: Record<string, string> = {};
   let sslmode = "prefer";
   let sslrootcert: string | undefined;
+  // Query values are read as URLSearchParams reads them ("+" is a space), as a URL built in
+  // JavaScript writes them.
   for (const [key, value] of parsed.searchParams) {
     if (key === "sslmode") sslmode = value;
     else if (key === "sslrootcert") sslrootcert = value;
@@ -105,8 +116,8 @@ export function parseDatabaseUrl(url: string): ConnectionSettings {
     hostname,
     port,
     user,
-    password: parsed.password === "" ? undefined : decodeURIComponent(parsed.password),
-    database: decodeURIComponent(parsed.pathname.slice(1)) || user,
+    password: parsed.password === "" ? undefined : decodeUrlPart(parsed.password),
+    database: decodeUrlPart(parsed.pathname.slice(1)) || user,
     sslmode,
     sslrootcert,
     parameters,
@@ -150,6 +161,11 @@ class MessageReader {
   #buffer = new Uint8Array(16 * 1024);
   #start = 0;
   #end = 0;
+  /**
+   * The longest message accepted. Small until the server has authenticated us, so that talking
+   * to something that is not PostgreSQL fails at once instead of buffering what it sends.
+   */
+  maxLength = 64 * 1024;
 
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -162,7 +178,9 @@ class MessageReader {
       if (available >= 5) {
         const view = new DataView(this.#buffer.buffer, this.#start);
         const length = view.getInt32(1);
-        if (length < 4) throw new PgConnectionError("PROTOCOL_VIOLATION", "Invalid message length");
+        if (length < 4 || length > this.maxLength) {
+          throw new PgConnectionError("PROTOCOL_VIOLATION", "Invalid message length");
+        }
         if (available >= 1 + length) {
           const type = String.fromCharCode(this.#buffer[this.#start] ?? 0);
           const body = this.#buffer.subarray(this.#start + 5, this.#start + 1 + length);
@@ -274,11 +292,16 @@ function decodeValue(typeOid: number, text: string): unknown {
 function parseTimestamp(text: string, withZone: boolean): Date | string {
   if (text === "infinity" || text === "-infinity") return text;
   let iso = text.replace(" ", "T");
+  let seconds = 0;
   if (withZone) {
-    iso = iso.replace(/([+-]\d\d)$/, "$1:00").replace(/([+-]\d\d):?(\d\d):(\d\d)$/, "$1:$2");
+    const match = /([+-])(\d\d)(?::(\d\d))?(?::(\d\d))?$/.exec(iso);
+    if (match) {
+      seconds = (match[1] === "-" ? -1 : 1) * Number(match[4] ?? 0);
+      iso = `${iso.slice(0, match.index)}${match[1]}${match[2]}:${match[3] ?? "00"}`;
+    }
   } else iso += "Z";
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? text : date;
+  return Number.isNaN(date.getTime()) ? text : new Date(date.getTime() - seconds * 1000);
 }
 
 // ---- authentication ------------------------------------------------------------------------------
@@ -312,7 +335,7 @@ export class ScramClient {
   #serverSignature: Uint8Array | undefined;
 
   constructor(password: string, nonce = toBase64(crypto.getRandomValues(new Uint8Array(18)))) {
-    this.#password = password;
+    this.#password = password.normalize("NFKC");
     this.#nonce = nonce;
     // The server takes the user from the startup message and ignores this one.
     this.clientFirstBare = `n=,r=${nonce}`;
@@ -371,10 +394,11 @@ export class ScramClient {
   }
 }
 
-async function md5Hex(text: string): Promise<string> {
-  // MD5 is not in Web Crypto; Node's crypto loads only for a server that still asks for it.
+async function md5Hex(text: string, bytes?: Uint8Array): Promise<string> {
   const { createHash } = await import("node:crypto");
-  return createHash("md5").update(text).digest("hex");
+  const hash = createHash("md5").update(text);
+  if (bytes) hash.update(bytes);
+  return hash.digest("hex");
 }
 
 // ---- connection ---------------------------------------------------------------------------------
@@ -495,8 +519,7 @@ export class Connection {
           } else if (kind === 5) {
             const salt = body.bytes(4);
             const inner = await md5Hex(requirePassword(settings) + settings.user);
-            const saltText = String.fromCharCode(...salt);
-            const outer = await md5Hex(inner + saltText);
+            const outer = await md5Hex(inner, salt);
             await this.#write(message("p", `md5${outer}`));
           } else if (kind === 10) {
             const mechanisms: string[] = [];
@@ -534,12 +557,18 @@ export class Connection {
         }
         case "Z":
           this.status = String.fromCharCode(next.body[0] ?? 73);
+          this.#reader.maxLength = 1024 * 1024 * 1024;
           return;
         default:
           // ParameterStatus, BackendKeyData, NoticeResponse: nothing to do.
           break;
       }
     }
+  }
+
+  /** True when no statement sent on it awaits its answer. */
+  get idle(): boolean {
+    return this.#pending.length === 0;
   }
 
   /** True once the connection is closed or lost; nothing more can run on it. */
@@ -692,8 +721,11 @@ export class Connection {
         // already closed
       }
     }
-    const error = cause instanceof PgConnectionError ? cause : this.#lostError(cause);
-    for (const pending of this.#pending.splice(0)) pending.reject(error);
+    for (const pending of this.#pending.splice(0)) {
+      pending.reject(
+        cause instanceof PgConnectionError ? cause : this.#lostError(cause ?? pending.error),
+      );
+    }
   }
 }
 
@@ -824,7 +856,8 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
 
   function release(connection: Connection) {
     busy.delete(connection);
-    const reusable = !connection.closed && connection.status === "I" && !ended;
+    const reusable = !connection.closed && connection.status === "I" && connection.idle &&
+      !ended;
     if (!reusable) connection.close();
     const waiter = reusable ? waiters.shift() : undefined;
     if (waiter) {
@@ -863,19 +896,31 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
     async transaction(work) {
       const connection = await acquire();
       let state = "new" as "new" | "open" | "done";
+      const sent: Promise<unknown>[] = [];
+      // After a statement failed, PostgreSQL answers COMMIT by rolling back, without an error.
+      const committed = (results: QueryResult[]) => {
+        if (results.at(-1)?.command !== "COMMIT") {
+          throw new PgError(
+            new Map([["C", "25P02"], ["M", "The transaction failed and was rolled back"]]),
+          );
+        }
+        return results;
+      };
       const tx: Transaction = {
         async query(text) {
           if (state === "done") throw new Error("The transaction is already over");
-          if (state === "open") return await send(connection, text);
+          const first = state === "new";
           state = "open";
-          return (await send(connection, `begin;\n${text}`)).slice(1);
+          const answer = send(connection, first ? `begin;\n${text}` : text);
+          sent.push(answer.catch(() => {}));
+          return first ? (await answer).slice(1) : await answer;
         },
         async commit(text = "") {
           if (state === "done") throw new Error("The transaction is already over");
           const begun = state === "open";
           state = "done";
           if (!begun) return text === "" ? [] : await send(connection, text);
-          const results = await send(connection, `${text}\n;commit`);
+          const results = committed(await send(connection, `${text}\n;commit`));
           return text === "" ? [] : results.slice(0, -1);
         },
       };
@@ -883,10 +928,12 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
         const result = await work(tx);
         if (state === "open") {
           state = "done";
-          await send(connection, "commit");
+          committed(await send(connection, "commit"));
         }
         return result;
       } catch (error) {
+        // Statements still in flight decide the transaction's state; wait for their answers.
+        await Promise.all(sent);
         if (!connection.closed && connection.status !== "I") {
           await send(connection, "rollback").catch(() => connection.close());
         }
