@@ -394,7 +394,9 @@ export class ScramClient {
   }
 }
 
+/** MD5 in hex of `text` then `bytes`, for servers that still ask for MD5 passwords. */
 async function md5Hex(text: string, bytes?: Uint8Array): Promise<string> {
+  // MD5 is not in Web Crypto; Node's crypto loads only for a server that asks for it.
   const { createHash } = await import("node:crypto");
   const hash = createHash("md5").update(text);
   if (bytes) hash.update(bytes);
