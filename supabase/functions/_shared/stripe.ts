@@ -47,7 +47,46 @@ export function withoutCallerStack<T>(call: () => T): T {
   }
 }
 
-const cryptoProvider = Stripe.createSubtleCryptoProvider();
+const encoder = new TextEncoder();
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+
+/**
+ * Stripe's Web Crypto signature check, with each webhook secret's key imported once per worker
+ * rather than once per event, as the SDK's own provider does.
+ */
+export class KeyCachingCryptoProvider extends Stripe.CryptoProvider {
+  #keys = new Map<string, Promise<CryptoKey>>();
+  #subtle = Stripe.createSubtleCryptoProvider();
+
+  override computeHMACSignature(): string {
+    throw new Error("Only asynchronous signature checks are supported");
+  }
+
+  override async computeHMACSignatureAsync(payload: string, secret: string): Promise<string> {
+    let key = this.#keys.get(secret);
+    if (key === undefined) {
+      key = crypto.subtle.importKey(
+        "raw",
+        encoder.encode(secret),
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["sign"],
+      );
+      this.#keys.set(secret, key);
+      key.catch(() => this.#keys.delete(secret));
+    }
+    const signature = await crypto.subtle.sign("HMAC", await key, encoder.encode(payload));
+    let hex = "";
+    for (const byte of new Uint8Array(signature)) hex += HEX[byte];
+    return hex;
+  }
+
+  override computeSHA256Async(data: Uint8Array): Promise<Uint8Array> {
+    return this.#subtle.computeSHA256Async(data);
+  }
+}
+
+const cryptoProvider = new KeyCachingCryptoProvider();
 
 /** Verifies a webhook's signature (default tolerance, 300 s) and parses its event. */
 export function verifyWebhook(
