@@ -60,8 +60,23 @@ const SCRIPTS: Record<Target, string> = {
   "stripe-portal": new URL("supabase/functions/stripe-portal/index.ts", ROOT).pathname,
   "stripe-webhook": new URL("supabase/functions/stripe-webhook/index.ts", ROOT).pathname,
   bare: new URL("bench/bare_serve.ts", ROOT).pathname,
-  "bare-stripe": new URL("bench/bare_stripe_serve.ts", ROOT).pathname,
+  "bare-stripe": new URL("bench/dependencies/stripe.ts", ROOT).pathname,
 };
+
+/** Bare servers that load one dependency each before serving (bench/dependencies/). */
+const DEPENDENCIES = [
+  { name: "npm:stripe@23.1.0", usedBy: "all three functions", script: "stripe.ts" },
+  { name: "npm:jose@6.2.18", usedBy: "checkout, portal", script: "jose.ts" },
+  { name: "_shared/pg.ts (own Postgres client)", usedBy: "all three functions", script: "pg.ts" },
+  {
+    name: "npm:postgres@3.4.9 (postgres.js)",
+    usedBy: "none: replaced by _shared/pg.ts",
+    script: "postgres.ts",
+  },
+].map((dependency) => ({
+  ...dependency,
+  script: new URL(`bench/dependencies/${dependency.script}`, ROOT).pathname,
+}));
 const FLOOR_WEBHOOK = new URL("bench/floor_webhook.ts", ROOT).pathname;
 
 function log(line: string) {
@@ -337,6 +352,34 @@ async function measureColdStarts(env: BenchEnvironment, subscribers: Subscriber[
   }
 }
 
+/** What each dependency adds to a bare server's start (from source files). */
+async function measureDependencyCosts(env: BenchEnvironment) {
+  const scripts = [SCRIPTS.bare, ...DEPENDENCIES.map((dependency) => dependency.script)];
+  const readyMs = async (script: string) => {
+    const server = await startServer(script, FUNCTION_PORT, env.functionEnv);
+    await server.stop();
+    return server.readyMs;
+  };
+  for (const script of scripts) await readyMs(script);
+  const samples = new Map<string, number[]>(scripts.map((script) => [script, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const script of scripts) samples.get(script)!.push(await readyMs(script));
+  }
+  const bare = median(samples.get(SCRIPTS.bare)!);
+  return {
+    bareMs: round(bare, 1),
+    dependencies: DEPENDENCIES.map((dependency) => {
+      const ms = median(samples.get(dependency.script)!);
+      return {
+        name: dependency.name,
+        usedBy: dependency.usedBy,
+        readyMs: round(ms, 1),
+        addedMs: round(ms - bare, 1),
+      };
+    }),
+  };
+}
+
 // ---- 1. webhook throughput ---------------------------------------------------------------------
 
 function freePort(): number {
@@ -528,7 +571,11 @@ function met(value: boolean): string {
 }
 
 async function cacheDependencies() {
-  const scripts = [...Object.values(SCRIPTS), FLOOR_WEBHOOK];
+  const scripts = [
+    ...Object.values(SCRIPTS),
+    FLOOR_WEBHOOK,
+    ...DEPENDENCIES.map((dependency) => dependency.script),
+  ];
   const { success, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["cache", ...scripts],
     stdout: "null",
@@ -566,6 +613,8 @@ async function main() {
     const counts = await measureCounts(env);
     log("cold starts");
     const cold = await measureColdStarts(env, subscribers);
+    log("dependency costs at start");
+    const dependencyCosts = await measureDependencyCosts(env);
     log("webhook throughput");
     const webhook = await measureWebhook(env, subscribers);
     log("checkout latency");
@@ -669,13 +718,27 @@ async function main() {
       "Source files: `deno run index.ts` from Deno's cache, which resolves and reads every module " +
       "of the graph (the Stripe SDK alone is 271 files). One bundle: the same server after " +
       "`deno bundle`, the whole graph in one file, closer to how a deploy packs a function. " +
-      "Bare + Stripe SDK: bench/bare_stripe_serve.ts, a bare server that builds the functions' " +
+      "Bare + Stripe SDK: bench/dependencies/stripe.ts, a bare server that builds the functions' " +
       "Stripe client first; it is the least a function that uses the SDK can start in.",
       "",
       `First rejected POST: no token (401) or no signature (400), right after the first answer; ` +
       `the bare server's first POST took ${cold.bareFirstRequestMs.source} ms. First full POST: a ` +
       `valid token or signed event, the first request that opens a database connection and calls ` +
       `Stripe.`,
+      "",
+      "## What each dependency adds to a start (source files, ms)",
+      "",
+      table(
+        ["dependency", "used by", "bare + it", "added over bare"],
+        [
+          ["(none: bare Deno.serve)", "-", dependencyCosts.bareMs, 0],
+          ...dependencyCosts.dependencies.map((d) => [d.name, d.usedBy, d.readyMs, d.addedMs]),
+        ],
+      ),
+      "",
+      "Each row is a bare server (bench/dependencies/) that loads one dependency and builds what " +
+      "the functions build from it (a Stripe client, a JWKS key set, a pool) before serving. " +
+      "postgres.js loads Node's compatibility layer, which no other dependency of the functions needs.",
       "",
       `## Checkout latency (${CHECKOUT_SAMPLES} sequential requests, ms)`,
       "",
@@ -789,6 +852,7 @@ async function main() {
       machine: { ...info, database: env.databaseKind, date, rounds: ROUNDS, quick: QUICK },
       webhook,
       coldStart: cold.result,
+      dependencyCosts,
       checkout,
       memoryMiB: memory,
       counts,

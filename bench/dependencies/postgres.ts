@@ -1,0 +1,8 @@
+/**
+ * A bare `Deno.serve` that first loads postgres.js and builds a pool: the driver the functions
+ * used before their own client, measured for comparison.
+ */
+import postgres from "npm:postgres@3.4.9";
+
+postgres("postgres://postgres@127.0.0.1:5432/postgres", { prepare: false });
+Deno.serve(() => new Response("ok"));
