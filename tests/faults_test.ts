@@ -70,6 +70,8 @@ interface RigOptions {
   params?: Record<string, string>;
   /** Pool size. */
   max?: number;
+  /** How long a query may wait for the database's answer. */
+  queryTimeoutMs?: number;
   /** A Stripe client other than the harness's. */
   stripe?: Stripe;
 }
@@ -80,7 +82,10 @@ function rig(h: Harness, options: RigOptions = {}): Rig {
   for (const [key, value] of Object.entries(options.params ?? {})) {
     url.searchParams.set(key, value);
   }
-  const sql = connectDatabase(url.href, { max: options.max ?? 4 });
+  const sql = connectDatabase(url.href, {
+    max: options.max ?? 4,
+    ...(options.queryTimeoutMs && { queryTimeoutMs: options.queryTimeoutMs }),
+  });
   const stripe = options.stripe ?? h.stripe;
   const authenticate = createAuthenticator({
     jwks: h.issuer.jwks,
@@ -435,6 +440,32 @@ Deno.test({
     }
   },
 });
+
+harnessTest(
+  "stripe-webhook answers 500 when the database stops answering, writes nothing, and the redelivery applies the event",
+  async (h) => {
+    const { user, subscription, completed } = await subscribe(h);
+    const before = await billing(h, user.id);
+    const r = rig(h, { max: 1, queryTimeoutMs: 300 });
+    try {
+      await r.sql.query("select 1"); // the connection is up before the database goes quiet
+      r.proxy.latencyMs = 1_000;
+      const started = performance.now();
+      await assertFailed(await r.deliver(completed), WEBHOOK_FAILED);
+      const took = performance.now() - started;
+      assert.ok(took < 1_000, `the query timed out rather than waited (${Math.round(took)} ms)`);
+      r.proxy.latencyMs = 0;
+      assert.equal(await ledgerCount(h, completed.id), 0);
+      assert.deepEqual(await billing(h, user.id), before);
+
+      await assertOk(await r.deliver(completed));
+      assert.equal(await ledgerCount(h, completed.id), 1);
+      await assertSynced(h, user.id, subscription.id);
+    } finally {
+      await r.close();
+    }
+  },
+);
 
 harnessTest(
   "stripe-webhook answers 500 to every event while the database restarts and applies each on redelivery",

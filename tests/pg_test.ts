@@ -1422,6 +1422,32 @@ dbTest("a connection lost while waiting for the answer fails the query at once",
 });
 
 dbTest(
+  "a server that stops answering fails the query with QUERY_TIMEOUT and the next query gets a fresh connection",
+  async (db) => {
+    await withProxiedPool(db.url, { max: 1, queryTimeoutMs: 200 }, async (pool, proxy) => {
+      await pool.query("select 1");
+      proxy.latencyMs = 1_000; // nothing comes back within the timeout
+      const started = Date.now();
+      const error = await rejection(pool.query("select 1"), 2_000);
+      assertConnectionError(error, "QUERY_TIMEOUT");
+      const took = Date.now() - started;
+      assert.ok(took >= 190 && took < 1_500, `Took ${took} ms`);
+      proxy.latencyMs = 0;
+      assert.deepEqual(await within(row(pool, "select 2 as two")), { two: 2 });
+      assert.equal(proxy.accepted, 2, "the silent connection was closed, not reused");
+    });
+  },
+);
+
+dbTest("a slow answer within the query timeout is not cut", async (db) => {
+  await withPool(db.url, { max: 1, queryTimeoutMs: 2_000 }, async (pool) => {
+    assert.deepEqual(await within(row(pool, "select pg_sleep(0.3) is null as slept")), {
+      slept: false,
+    });
+  });
+});
+
+dbTest(
   "a backend terminated mid-query fails the query at once with CONNECTION_LOST",
   async (db) => {
     const app = uniqueName("pg_test_kill");

@@ -6,6 +6,8 @@ import { isLive, LIVE_STATUSES, type ProfileUpdate } from "./subscription.ts";
 export interface ConnectOptions {
   /** Most connections the pool opens. */
   max?: number;
+  /** Milliseconds a query may wait for the database's answer (15 s by default). */
+  queryTimeoutMs?: number;
   /** Called with the text of each query sent (the benchmarks count them). */
   onQuery?: (text: string) => void;
 }
@@ -25,6 +27,7 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     max: options.max ?? 10,
     idleTimeoutMs: 30_000,
     connectTimeoutMs: 10_000,
+    queryTimeoutMs: options.queryTimeoutMs ?? 15_000,
     ...(options.onQuery && { onQuery: options.onQuery }),
   });
 }

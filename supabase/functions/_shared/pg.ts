@@ -39,6 +39,7 @@ export type PgConnectionErrorCode =
   | "AUTH_FAILED"
   | "CONNECTION_LOST"
   | "PROTOCOL_VIOLATION"
+  | "QUERY_TIMEOUT"
   | "POOL_ENDED";
 
 /** A connection that could not be opened, or was lost; what was in flight on it failed. */
@@ -591,16 +592,32 @@ export class Connection {
    * once the server is ready again (the rest of the text is skipped); a lost connection rejects
    * at once with {@link PgConnectionError}.
    */
-  query(text: string): Promise<QueryResult[]> {
+  query(text: string, timeoutMs?: number): Promise<QueryResult[]> {
     if (this.#closed) return Promise.reject(this.#lostError());
     return new Promise((resolve, reject) => {
+      // A server that stops answering (a connection dropped without a reset, a hung host) would
+      // otherwise keep the statement waiting for TCP to give up, many minutes later.
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+        this.#fail(
+          new PgConnectionError(
+            "QUERY_TIMEOUT",
+            `The database did not answer within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
       this.#pending.push({
         results: [],
         fields: undefined,
         rows: [],
         error: undefined,
-        resolve,
-        reject,
+        resolve: (results) => {
+          clearTimeout(timer);
+          resolve(results);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
       });
       this.#write(message("Q", text)).catch((error) => this.#fail(error));
     });
@@ -772,6 +789,11 @@ export interface PoolOptions {
   idleTimeoutMs?: number;
   /** Milliseconds to connect and authenticate. */
   connectTimeoutMs?: number;
+  /**
+   * Milliseconds a query may wait for its answer; past that its connection is closed and what
+   * was in flight on it fails with `QUERY_TIMEOUT`. No limit when undefined.
+   */
+  queryTimeoutMs?: number;
   /** Called with the text of each query sent. */
   onQuery?: (text: string) => void;
 }
@@ -882,7 +904,7 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
 
   function send(connection: Connection, text: string): Promise<QueryResult[]> {
     options.onQuery?.(text);
-    return connection.query(text);
+    return connection.query(text, options.queryTimeoutMs);
   }
 
   return {
