@@ -664,7 +664,6 @@ Deno.test("the client sends the user, the database, ISO dates, UTF-8 and the URL
       user: "app user",
       database: "appdb",
       client_encoding: "UTF8",
-      DateStyle: "ISO",
       application_name: "billing",
       x_custom: "1",
     });
@@ -982,6 +981,24 @@ dbTest("a value of a megabyte and twenty thousand rows read back whole", async (
     assert.equal(many.reduce((sum, r) => sum + Number(r.n), 0), (20_000 * 20_001) / 2);
   });
 });
+
+dbTest(
+  "timestamps in a DateStyle other than ISO stay text rather than become a wrong date",
+  async (db) => {
+    await withPool(db.url, { max: 1 }, async (pool) => {
+      for (const style of ["SQL, DMY", "Postgres, MDY", "German"]) {
+        const [, result] = await pool.query(
+          `set datestyle = '${style}'; select '2026-11-24 21:42:50.123+00'::timestamptz as at, ` +
+            `'2026-11-24 21:42:50'::timestamp as local`,
+        );
+        const row = result?.rows[0];
+        assert.equal(typeof row?.at, "string", `${style}: ${Deno.inspect(row)}`);
+        assert.equal(typeof row?.local, "string", `${style}: ${Deno.inspect(row)}`);
+      }
+      await pool.query("reset datestyle");
+    });
+  },
+);
 
 // ---- statements and results ---------------------------------------------------------------------
 

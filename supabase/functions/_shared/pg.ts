@@ -289,9 +289,12 @@ function decodeValue(typeOid: number, text: string): unknown {
   return text;
 }
 
-/** `2026-11-24 21:42:50.123+00` (DateStyle ISO) as a Date; infinities stay text. */
+const ISO_TIMESTAMP = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?([+-]\d\d(:\d\d){0,2})?$/;
+
+/** `2026-11-24 21:42:50.123+00` (DateStyle ISO) as a Date. */
 function parseTimestamp(text: string, withZone: boolean): Date | string {
-  if (text === "infinity" || text === "-infinity") return text;
+  // Anything but ISO output (infinity, BC dates, another DateStyle) stays text.
+  if (!ISO_TIMESTAMP.test(text)) return text;
   let iso = text.replace(" ", "T");
   let seconds = 0;
   if (withZone) {
@@ -491,11 +494,12 @@ export class Connection {
   }
 
   async #startup(settings: ConnectionSettings) {
+    // Only what every pooler passes on (node-postgres sends the same); timestamps are read in the
+    // ISO DateStyle that servers default to, and left as text in any other.
     const parameters: Record<string, string> = {
       user: settings.user,
       database: settings.database,
       client_encoding: "UTF8",
-      DateStyle: "ISO",
       ...settings.parameters,
     };
     await this.#write(
