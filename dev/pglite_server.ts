@@ -1,6 +1,6 @@
 /**
  * Serves one PGlite database over the Postgres wire protocol, so that ordinary drivers (the
- * functions' npm:postgres pool) talk to it unchanged.
+ * functions' own client, the tooling's postgres.js) talk to it unchanged.
  *
  * PGlite is a single session, so connections take turns: each connection's messages up to and
  * including a Sync, simple Query, FunctionCall or Flush run as one batch under a global mutex,
