@@ -3,9 +3,17 @@
  * It checks the same HMAC-SHA256 signature with Web Crypto, makes the same Stripe read with
  * `fetch`, and runs one equivalent UPDATE of the profile inside a transaction, sent in a single
  * round trip.
+ *
+ * With `FLOOR_DESIGN=exactly-once` it applies the event as the webhook's design does instead:
+ * the functions' own `applyEventOnce` (ledger claim and subscription lock, then the read, then
+ * the ranked write, one transaction of two round trips), still with `fetch` and Web Crypto and
+ * without the functions' HTTP layer. Between the two floors lies what the design costs; between
+ * this one and the function, what the Stripe SDK and the function's own code cost.
  */
-import { statement } from "../supabase/functions/_shared/db.ts";
+import { applyEventOnce, statement } from "../supabase/functions/_shared/db.ts";
 import { createPool } from "../supabase/functions/_shared/pg.ts";
+import type { Stripe } from "../supabase/functions/_shared/stripe.ts";
+import { toProfileUpdate } from "../supabase/functions/_shared/subscription.ts";
 
 const TOLERANCE_SECONDS = 300;
 
@@ -21,6 +29,7 @@ const encoder = new TextEncoder();
 const secretKey = env("STRIPE_SECRET_KEY");
 const apiUrl = env("STRIPE_API_URL").replace(/\/+$/, "");
 const sql = createPool(env("SUPABASE_DB_URL"));
+const exactlyOnce = Deno.env.get("FLOOR_DESIGN") === "exactly-once";
 const key = await crypto.subtle.importKey(
   "raw",
   encoder.encode(env("STRIPE_WEBHOOK_SECRET")),
@@ -101,6 +110,20 @@ Deno.serve({ port: Number(Deno.env.get("PORT") ?? "8000"), hostname: "127.0.0.1"
   const event = record(JSON.parse(payload));
   const id = record(record(event.data).object).id;
   if (typeof id !== "string") return Response.json({ error: "Invalid payload" }, { status: 400 });
+  if (exactlyOnce) {
+    const { id: eventId, type } = event;
+    if (typeof eventId !== "string" || typeof type !== "string") {
+      return Response.json({ error: "Invalid payload" }, { status: 400 });
+    }
+    await applyEventOnce(sql, { id: eventId, type }, id, async () => {
+      const response = await fetch(`${apiUrl}/v1/subscriptions/${encodeURIComponent(id)}`, {
+        headers: { Authorization: `Bearer ${secretKey}` },
+      });
+      if (!response.ok) throw new Error(`Stripe read failed: ${response.status}`);
+      return toProfileUpdate(await response.json() as Stripe.Subscription);
+    });
+    return Response.json({ received: true });
+  }
   const response = await fetch(`${apiUrl}/v1/subscriptions/${encodeURIComponent(id)}`, {
     headers: { Authorization: `Bearer ${secretKey}` },
   });
