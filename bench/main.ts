@@ -709,7 +709,7 @@ async function main() {
       `(Web Crypto HMAC check, one fetch of the subscription, one UPDATE in a transaction, all sent in one round trip). ` +
       `Design floor: the same server applying the event with the functions' own applyEventOnce ` +
       `(ledger claim and subscription lock, the read, the ranked write and the commit: two round ` +
-      `trips), still with fetch and Web Crypto; the first two ratios split the distance into what ` +
+      `trips), still with fetch and Web Crypto; the last two ratios split the distance into what ` +
       `exactly-once, ordered application costs and what the Stripe SDK and the function's own ` +
       `code cost. ` +
       `${WEBHOOK_EVENTS.c1} / ${WEBHOOK_EVENTS.c16} events per run over ${SUBSCRIBERS} subscriptions.` +
