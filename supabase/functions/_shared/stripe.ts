@@ -51,8 +51,8 @@ const encoder = new TextEncoder();
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 
 /**
- * Stripe's Web Crypto signature check, with each webhook secret's key imported once per worker
- * rather than once per event, as the SDK's own provider does.
+ * Stripe's Web Crypto signature check. The SDK's own provider imports the HMAC key for every
+ * event; this one imports each webhook secret's key once per worker.
  */
 export class KeyCachingCryptoProvider extends Stripe.CryptoProvider {
   #keys = new Map<string, Promise<CryptoKey>>();
