@@ -10,6 +10,7 @@ import {
 } from "npm:jose@6.2.18";
 import type { IdentityConfig, Jwk } from "./config.ts";
 import { HttpError } from "./http.ts";
+import { toUserId } from "./subscription.ts";
 
 /** The signed-in user a request acts for. */
 export interface AuthenticatedUser {
@@ -21,7 +22,6 @@ export interface AuthenticatedUser {
 export type Authenticate = (request: Request) => Promise<AuthenticatedUser>;
 
 const ALGORITHMS = ["ES256", "RS256", "HS256"];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
 
 /** Failures of our own (the key set cannot be fetched or is broken): these are 500s, not 401s. */
@@ -99,11 +99,10 @@ export function createAuthenticator(identity: IdentityConfig): Authenticate {
     if (payload.role !== "authenticated") {
       throw new HttpError(401, "Access token is not a signed-in user's");
     }
-    if (typeof payload.sub !== "string" || !UUID.test(payload.sub)) {
-      throw new HttpError(401, "Invalid access token");
-    }
+    const id = toUserId(payload.sub);
+    if (id === null) throw new HttpError(401, "Invalid access token");
     return {
-      id: payload.sub.toLowerCase(),
+      id,
       email: typeof payload.email === "string" && payload.email !== "" ? payload.email : undefined,
     };
   };

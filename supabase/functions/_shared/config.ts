@@ -1,4 +1,5 @@
 /** Configuration: the one place that reads and validates the environment. */
+import { parseDatabaseUrl } from "./pg.ts";
 
 /** Where a Stripe-compatible API lives, in the shape the Stripe SDK takes. */
 export interface StripeApiLocation {
@@ -49,7 +50,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** Reads `Deno.env`, and nothing when the environment is not readable. */
+/** Reads `Deno.env`. */
 export function readDenoEnv(name: string): string | undefined {
   return Deno.env.get(name);
 }
@@ -171,18 +172,14 @@ function readIdentity(env: EnvReader): IdentityConfig {
   };
 }
 
+/** The connection string, checked by the same parser the pool uses (its errors name no password). */
 function readDatabaseUrl(env: EnvReader): string {
   const value = required(env, "SUPABASE_DB_URL");
-  let url: URL;
   try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`Malformed environment variable "SUPABASE_DB_URL": not a URL`);
-  }
-  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
-    throw new ConfigError(
-      `Malformed environment variable "SUPABASE_DB_URL": expected postgres://...`,
-    );
+    parseDatabaseUrl(value);
+  } catch (error) {
+    const reason = error instanceof TypeError ? error.message : "not a database URL";
+    throw new ConfigError(`Malformed environment variable "SUPABASE_DB_URL": ${reason}`);
   }
   return value;
 }

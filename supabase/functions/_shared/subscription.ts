@@ -33,7 +33,10 @@ export interface ProfileUpdate {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A user id from metadata, or null when absent or not a UUID (so it can never reach SQL). */
+/**
+ * A user id (a token's subject, a `userId` in metadata) in lowercase, or null when absent or not
+ * a UUID, so that nothing else can reach SQL as one.
+ */
 export function toUserId(value: string | null | undefined): string | null {
   return typeof value === "string" && UUID.test(value) ? value.toLowerCase() : null;
 }
