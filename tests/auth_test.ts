@@ -115,13 +115,24 @@ Deno.test("a token without a role is rejected", async () => {
 });
 
 Deno.test("a token without sub, or with a sub that is not a user id, is rejected", async () => {
-  const privateKey = (await generateKeyPair("ES256")).privateKey;
-  const local = createAuthenticator({ jwks: issuer.jwks, supabaseUrl: undefined, issuers: [] });
-  const noSub = await new SignJWT({ role: "authenticated", aud: "authenticated" })
-    .setProtectedHeader({ alg: "ES256", kid: issuer.kid })
-    .setExpirationTime("1h")
-    .sign(privateKey);
-  await assert.rejects(local(withToken(noSub)), HttpError);
+  // Signed with a key the verifier trusts, so only the missing sub can be why it is refused.
+  const { privateKey, publicKey } = await generateKeyPair("ES256");
+  const jwk = { ...(await exportJWK(publicKey)), kty: "EC", kid: "k1", alg: "ES256" };
+  const local = createAuthenticator({ jwks: { keys: [jwk] }, supabaseUrl: undefined, issuers: [] });
+  const claims = { role: "authenticated", aud: "authenticated" };
+  const sign = (token: SignJWT) =>
+    token.setProtectedHeader({ alg: "ES256", kid: "k1" }).setExpirationTime("1h").sign(privateKey);
+  const rejectedBy = async (token: string) => {
+    const error = await local(withToken(token)).then(() => undefined, (error: unknown) => error);
+    assert.ok(error instanceof HttpError, `expected HttpError, got ${error}`);
+    return error.message;
+  };
+  assert.equal(
+    (await local(withToken(await sign(new SignJWT(claims).setSubject(USER_ID))))).id,
+    USER_ID,
+    "the same key and claims with a sub are accepted",
+  );
+  assert.equal(await rejectedBy(await sign(new SignJWT(claims))), "Invalid access token");
   await assertRejected(withToken(await issuer.mint({ sub: "not-a-uuid" })), "Invalid access token");
   await assertRejected(withToken(await issuer.mint({ sub: "" })), "Invalid access token");
 });

@@ -10,6 +10,21 @@ const NAMES = ["stripe-checkout", "stripe-portal", "stripe-webhook"];
 
 interface ModuleInfo {
   specifier: string;
+  /** Set when the module itself cannot be loaded. */
+  error?: string;
+  dependencies?: { specifier: string; code?: { error?: string }; type?: { error?: string } }[];
+}
+
+/** What `deno info` could not resolve or load; it reports these in its JSON and still exits 0. */
+function resolutionErrors(modules: ModuleInfo[]): string[] {
+  return modules.flatMap((module) => [
+    ...(module.error ? [`${module.specifier}: ${module.error}`] : []),
+    ...(module.dependencies ?? []).flatMap((dependency) =>
+      [dependency.code?.error, dependency.type?.error]
+        .filter((error): error is string => error !== undefined)
+        .map((error) => `${module.specifier} -> ${dependency.specifier}: ${error}`)
+    ),
+  ]);
 }
 
 Deno.test("each function's import graph stays inside supabase/functions and resolves without deno.json", async () => {
@@ -22,6 +37,7 @@ Deno.test("each function's import graph stays inside supabase/functions and reso
     }).output();
     assert.ok(output.success, new TextDecoder().decode(output.stderr));
     const info = JSON.parse(new TextDecoder().decode(output.stdout)) as { modules: ModuleInfo[] };
+    assert.deepEqual(resolutionErrors(info.modules), [], name);
     const local = info.modules.map((module) => module.specifier).filter((s) =>
       s.startsWith("file:")
     );
