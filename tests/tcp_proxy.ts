@@ -22,6 +22,11 @@ export interface TcpProxy {
   cutMode: CutMode;
   /** Cuts a connection when the client sends bytes containing `text` (not forwarded); null stops. */
   dropWhenClientSends(text: string | null): void;
+  /**
+   * Forwards client bytes containing `text`, then cuts the connection before the server's answer
+   * reaches the client (the server did the work; the client never hears of it); null stops.
+   */
+  dropAnswerTo(text: string | null): void;
   /** Cuts each connection once its client has sent more than `bytes` bytes; null stops. */
   dropAfterClientBytes(bytes: number | null): void;
   /** Stops listening: new connections are refused, as while a server restarts. */
@@ -42,6 +47,8 @@ interface Link {
   closed: boolean;
   /** Cut gracefully: the client got a FIN and its remaining bytes are read and discarded. */
   draining: boolean;
+  /** The client sent the `dropAnswerTo` text: the server's next bytes cut the link. */
+  answerDoomed: boolean;
 }
 
 /** How a connection is cut. */
@@ -59,6 +66,7 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
   const pipes = new Set<Promise<void>>();
   const encoder = new TextEncoder();
   let dropPattern: Uint8Array | null = null;
+  let answerPattern: Uint8Array | null = null;
   let byteLimit: number | null = null;
   let paused = false;
   let closing = false;
@@ -113,6 +121,10 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
             if (link.draining) continue;
             return;
           }
+          if (answerPattern !== null && contains(chunk, answerPattern)) link.answerDoomed = true;
+        } else if (link.answerDoomed) {
+          cut(link, true, cutMode);
+          return;
         }
         await delay();
         if (link.closed) break;
@@ -130,7 +142,14 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
   };
 
   const serve = async (client: Deno.Conn) => {
-    const link: Link = { client, server: null, clientBytes: 0, closed: false, draining: false };
+    const link: Link = {
+      client,
+      server: null,
+      clientBytes: 0,
+      closed: false,
+      draining: false,
+      answerDoomed: false,
+    };
     links.add(link);
     try {
       await connectAndPump(link);
@@ -210,6 +229,9 @@ export function startTcpProxy(target: { hostname: string; port: number }): TcpPr
     },
     dropWhenClientSends(text) {
       dropPattern = text === null ? null : encoder.encode(text);
+    },
+    dropAnswerTo(text) {
+      answerPattern = text === null ? null : encoder.encode(text);
     },
     dropAfterClientBytes(bytes) {
       byteLimit = bytes;
