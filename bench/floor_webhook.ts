@@ -101,6 +101,16 @@ function toFields(value: unknown): SubscriptionFields | undefined {
   };
 }
 
+/** The subscription as Stripe holds it now, read with `fetch`. */
+async function readSubscription(id: string): Promise<unknown> {
+  const response = await fetch(`${apiUrl}/v1/subscriptions/${encodeURIComponent(id)}`, {
+    headers: { Authorization: `Bearer ${secretKey}` },
+  });
+  const body: unknown = await response.json();
+  if (!response.ok) throw new Error(`Stripe read failed: ${response.status}`);
+  return body;
+}
+
 Deno.serve({ port: Number(Deno.env.get("PORT") ?? "8000"), hostname: "127.0.0.1" }, async (req) => {
   const payload = await req.text();
   const signature = req.headers.get("stripe-signature");
@@ -115,20 +125,16 @@ Deno.serve({ port: Number(Deno.env.get("PORT") ?? "8000"), hostname: "127.0.0.1"
     if (typeof eventId !== "string" || typeof type !== "string") {
       return Response.json({ error: "Invalid payload" }, { status: 400 });
     }
-    await applyEventOnce(sql, { id: eventId, type }, id, async () => {
-      const response = await fetch(`${apiUrl}/v1/subscriptions/${encodeURIComponent(id)}`, {
-        headers: { Authorization: `Bearer ${secretKey}` },
-      });
-      if (!response.ok) throw new Error(`Stripe read failed: ${response.status}`);
-      return toProfileUpdate(await response.json() as Stripe.Subscription);
-    });
+    await applyEventOnce(
+      sql,
+      { id: eventId, type },
+      id,
+      async () => toProfileUpdate(await readSubscription(id) as Stripe.Subscription),
+    );
     return Response.json({ received: true });
   }
-  const response = await fetch(`${apiUrl}/v1/subscriptions/${encodeURIComponent(id)}`, {
-    headers: { Authorization: `Bearer ${secretKey}` },
-  });
-  const subscription = toFields(await response.json());
-  if (!response.ok || subscription === undefined) {
+  const subscription = toFields(await readSubscription(id));
+  if (subscription === undefined) {
     return Response.json({ error: "Stripe read failed" }, { status: 500 });
   }
   // The whole transaction in one round trip: the least I/O one UPDATE in a transaction needs.

@@ -70,7 +70,7 @@ const DEPENDENCIES = [
   { name: "_shared/pg.ts (own Postgres client)", usedBy: "all three functions", script: "pg.ts" },
   {
     name: "npm:postgres@3.4.9 (postgres.js)",
-    usedBy: "none: replaced by _shared/pg.ts",
+    usedBy: "none (tooling only, dev/postgres.ts)",
     script: "postgres.ts",
   },
 ].map((dependency) => ({

@@ -1,6 +1,6 @@
 /**
- * A bare `Deno.serve` that first loads postgres.js and builds a pool: the driver the functions
- * used before their own client, measured for comparison.
+ * A bare `Deno.serve` that first loads postgres.js and builds a pool: the general-purpose driver,
+ * measured beside the functions' own client (the tooling uses it, through dev/postgres.ts).
  */
 import postgres from "npm:postgres@3.4.9";
 

@@ -1,4 +1,4 @@
-/** Identity: verifies Supabase Auth access tokens offline. The only module that imports jose. */
+/** Identity: verifies Supabase Auth access tokens offline. The functions' only user of jose. */
 import {
   base64url,
   createLocalJWKSet,
