@@ -1,13 +1,18 @@
 /** Runs `deno task dev` as a person would, in a child process with its own ports and data. */
-import { connect, type Sql } from "../dev/postgres.ts";
+import type { Sql } from "../dev/postgres.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
+
+/**
+ * The child starts from a clean environment, so a DATABASE_URL run would repeat exactly what
+ * the embedded-database run does: the tests of `deno task dev` run in that one only.
+ */
+export const SKIPPED_ON_SERVER_RUNS = (Deno.env.get("DATABASE_URL") ?? "") !== "";
 
 /** A running `deno task dev`. */
 export interface DevProcess {
   baseUrl: string;
   databaseUrl: string;
-  stripeUrl: string;
   /** Everything it printed so far. */
   output(): string;
   stop(): Promise<void>;
@@ -97,7 +102,6 @@ export async function startDev(options: DevOptions): Promise<DevProcess> {
   return {
     baseUrl,
     databaseUrl: `postgres://postgres@127.0.0.1:${options.ports.db}/postgres`,
-    stripeUrl: `http://127.0.0.1:${options.ports.stripe}`,
     output: () => printed,
     async stop() {
       child.kill("SIGTERM");
@@ -149,5 +153,3 @@ export async function statusOf(sql: Sql, userId: string): Promise<string | null 
     select subscription_status from public.profiles where id = ${userId}`;
   return row?.subscription_status;
 }
-
-export { connect };

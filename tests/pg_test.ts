@@ -15,6 +15,7 @@ import { createHash, createHmac, pbkdf2Sync, X509Certificate } from "node:crypto
 import { countRoundTrips } from "../bench/round_trips.ts";
 import { startDatabase, type StartedDatabase } from "../dev/database.ts";
 import { connect, type Sql } from "../dev/postgres.ts";
+import { literal } from "../supabase/functions/_shared/db.ts";
 import {
   createPool,
   parseDatabaseUrl,
@@ -1694,14 +1695,13 @@ async function withLoginRole(
   fn: () => Promise<void>,
 ) {
   const sql = connect(SERVER_URL, { max: 1 });
-  const literal = `'${password.replaceAll("'", "''")}'`;
   try {
     await sql.begin(async (tx) => {
       await tx.unsafe(`set local password_encryption = '${encryption}'`);
       await tx.unsafe(
         `do $$ begin create role ${role}; exception when duplicate_object then null; end $$`,
       );
-      await tx.unsafe(`alter role ${role} login password ${literal}`);
+      await tx.unsafe(`alter role ${role} login password ${literal(password)}`);
     });
     await fn();
   } finally {

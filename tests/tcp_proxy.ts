@@ -59,7 +59,7 @@ export type CutMode =
   | "reset";
 
 /** Starts a proxy forwarding to `target` (host and port). */
-export function startTcpProxy(target: { hostname: string; port: number }): TcpProxy {
+function startTcpProxy(target: { hostname: string; port: number }): TcpProxy {
   let listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   const links = new Set<Link>();
