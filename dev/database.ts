@@ -68,6 +68,7 @@ async function startServerDatabase(
 
 async function startEmbeddedDatabase(options: StartDatabaseOptions): Promise<StartedDatabase> {
   let db: PGliteInterface;
+  let migrated = false;
   if (options.dataDir) {
     await Deno.mkdir(options.dataDir, { recursive: true });
     db = await PGlite.create({ dataDir: options.dataDir });
@@ -75,6 +76,7 @@ async function startEmbeddedDatabase(options: StartDatabaseOptions): Promise<Sta
     db = await PGlite.create();
   } else {
     db = await (await migratedTemplate()).clone();
+    migrated = true;
   }
   const server = servePglite(db, { port: options.port ?? 0 });
   const url = `postgres://postgres@127.0.0.1:${server.port}/postgres`;
@@ -85,6 +87,7 @@ async function startEmbeddedDatabase(options: StartDatabaseOptions): Promise<Sta
     await server.close();
     await db.close();
   };
+  if (migrated) return { url, close };
   try {
     await applyMigrations(url, options);
   } catch (error) {
@@ -96,8 +99,9 @@ async function startEmbeddedDatabase(options: StartDatabaseOptions): Promise<Sta
 
 /**
  * In-memory databases with the repository's migrations are clones of one migrated PGlite:
- * cloning takes a fraction of a second, creating and migrating one takes seconds. Migrations added
- * since are still applied to each clone by `startDatabase`.
+ * cloning takes a fraction of a second, creating and migrating one takes seconds. A clone already
+ * has the shim and every migration, so `startDatabase` serves it as is; the template is made once
+ * per process, so a migration file added while the process runs reaches only new processes.
  */
 let template: Promise<PGlite> | null = null;
 

@@ -1,5 +1,7 @@
 /** Reads `supabase/functions/.env`, the file `supabase functions serve` reads too. */
 
+const DOTENV_PATH = new URL("../supabase/functions/.env", import.meta.url).pathname;
+
 /** Parses dotenv text: `KEY=value`, optional `export`, quotes, `#` comments. */
 export function parseDotenv(text: string): Map<string, string> {
   const values = new Map<string, string>();
@@ -30,4 +32,14 @@ export async function readDotenv(path: string): Promise<Map<string, string>> {
     if (error instanceof Deno.errors.NotFound) return new Map();
     throw error;
   }
+}
+
+/**
+ * The variables `deno task dev` runs with: `supabase/functions/.env`, overridden by the
+ * process's environment. `deno task token` reads the same, to find the server's `PORT`.
+ */
+export async function readDevEnv(): Promise<Map<string, string>> {
+  const env = await readDotenv(DOTENV_PATH);
+  for (const [name, value] of Object.entries(Deno.env.toObject())) env.set(name, value);
+  return env;
 }

@@ -6,18 +6,23 @@
 import { connect } from "./postgres.ts";
 import { buildOnFirstRequest } from "../supabase/functions/_shared/http.ts";
 import { createLogger } from "../supabase/functions/_shared/log.ts";
-import { checkoutHandlerFromEnv } from "../supabase/functions/stripe-checkout/handler.ts";
-import { portalHandlerFromEnv } from "../supabase/functions/stripe-portal/handler.ts";
-import { webhookHandlerFromEnv } from "../supabase/functions/stripe-webhook/handler.ts";
+import {
+  CHECKOUT_HTTP,
+  checkoutHandlerFromEnv,
+} from "../supabase/functions/stripe-checkout/handler.ts";
+import { PORTAL_HTTP, portalHandlerFromEnv } from "../supabase/functions/stripe-portal/handler.ts";
+import {
+  WEBHOOK_HTTP,
+  webhookHandlerFromEnv,
+} from "../supabase/functions/stripe-webhook/handler.ts";
 import { startDatabase } from "./database.ts";
-import { readDotenv } from "./env.ts";
+import { readDevEnv } from "./env.ts";
 import { createLocalIssuer } from "./issuer.ts";
 import { createDevHandler, type DevRoutes } from "./server.ts";
 import { DEFAULT_PRICE_ID, startStripeEmulator } from "./stripe_emulator.ts";
 
 const DATA_DIR = (Deno.env.get("DEV_DATA_DIR") || new URL("../.data", import.meta.url).pathname)
   .replace(/\/*$/, "/");
-const DOTENV_PATH = new URL("../supabase/functions/.env", import.meta.url).pathname;
 
 /** Ends the process with one line a person can act on. */
 function fail(message: string): never {
@@ -58,8 +63,7 @@ async function main() {
   }
   await Deno.mkdir(DATA_DIR, { recursive: true });
 
-  const env = await readDotenv(DOTENV_PATH);
-  for (const [name, value] of Object.entries(Deno.env.toObject())) env.set(name, value);
+  const env = await readDevEnv();
   const get = (name: string) => env.get(name) || undefined;
 
   const port = parsePort("PORT", get("PORT"), 54321);
@@ -71,13 +75,14 @@ async function main() {
   let databaseUrl = get("SUPABASE_DB_URL");
   if (databaseUrl === undefined) {
     const dbPort = parsePort("DB_PORT", get("DB_PORT"), 54322);
-    const database = await startDatabase({ dataDir: `${DATA_DIR}db`, port: dbPort }).catch(
+    const dataDir = `${DATA_DIR}db`;
+    const database = await startDatabase({ dataDir, port: dbPort }).catch(
       (error) => describeStartError("embedded database", dbPort, error),
     );
     cleanups.push(database.close);
     databaseUrl = database.url;
     env.set("SUPABASE_DB_URL", databaseUrl);
-    defaults.push(`database   embedded Postgres (PGlite) in .data/db, at ${databaseUrl}`);
+    defaults.push(`database   embedded Postgres (PGlite) in ${dataDir}, at ${databaseUrl}`);
   } else {
     defaults.push("database   SUPABASE_DB_URL (migrations are yours to apply: supabase db push)");
   }
@@ -124,12 +129,12 @@ async function main() {
   const logger = createLogger();
   const handler = createDevHandler({
     checkout: buildOnFirstRequest(
-      { name: "stripe-checkout", logger },
+      { ...CHECKOUT_HTTP, logger },
       () => checkoutHandlerFromEnv(get),
     ),
-    portal: buildOnFirstRequest({ name: "stripe-portal", logger }, () => portalHandlerFromEnv(get)),
+    portal: buildOnFirstRequest({ ...PORTAL_HTTP, logger }, () => portalHandlerFromEnv(get)),
     webhook: buildOnFirstRequest(
-      { name: "stripe-webhook", logger, failureMessage: "Webhook handler failed" },
+      { ...WEBHOOK_HTTP, logger },
       () => webhookHandlerFromEnv(get),
     ),
     identity,

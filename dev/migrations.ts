@@ -1,9 +1,9 @@
 /** Applies the Supabase shim and pending migrations, tracked the way the Supabase CLI tracks them. */
 import { connect, type Sql } from "./postgres.ts";
 
-/** Where the shim and the migrations live in this repository. */
-export const SHIM_PATH = new URL("./supabase_shim.sql", import.meta.url);
+/** Where the migrations live in this repository. */
 export const MIGRATIONS_DIR = new URL("../supabase/migrations/", import.meta.url);
+const SHIM_PATH = new URL("./supabase_shim.sql", import.meta.url);
 
 const MIGRATION_FILE = /^(\d{14})_(.+)\.sql$/;
 

@@ -1,6 +1,6 @@
 /** The local server's routes: the three functions at both path styles, plus local identity. */
 import type { Sql } from "./postgres.ts";
-import { CORS_HEADERS, type Handler, jsonResponse } from "../supabase/functions/_shared/http.ts";
+import { type Handler, jsonResponse } from "../supabase/functions/_shared/http.ts";
 import type { LocalIssuer } from "./issuer.ts";
 
 /** What the local server serves. */
@@ -25,7 +25,7 @@ async function issueToken(identity: NonNullable<DevRoutes["identity"]>, request:
   if (typeof email !== "string" || !EMAIL.test(email)) {
     return jsonResponse({ error: 'Expected {"email": "..."}' }, 400);
   }
-  const normalized = email.trim().toLowerCase();
+  const normalized = email.toLowerCase();
   const [user] = await identity.sql<{ id: string; created: boolean }[]>`
     with existing as (select id from auth.users where lower(email) = ${normalized} limit 1),
     inserted as (
@@ -58,23 +58,21 @@ export function createDevHandler(routes: DevRoutes): Handler {
     ["/api/stripe/portal", routes.portal],
     ["/api/stripe/webhook", routes.webhook],
   ]);
-  return (request) => {
+  return async (request) => {
     const path = new URL(request.url).pathname.replace(/\/+$/, "");
     const handler = functions.get(path);
-    if (handler !== undefined) return handler(request);
+    if (handler !== undefined) return await handler(request);
     if (routes.identity !== undefined) {
       if (path === "/auth/v1/.well-known/jwks.json" && request.method === "GET") {
-        return Promise.resolve(
-          Response.json(routes.identity.issuer.jwks, { headers: CORS_HEADERS }),
-        );
+        return jsonResponse(routes.identity.issuer.jwks);
       }
       if (path === "/auth/v1/local/token" && request.method === "POST") {
-        return issueToken(routes.identity, request);
+        return await issueToken(routes.identity, request);
       }
     }
     if (path === "" && request.method === "GET") {
-      return Promise.resolve(jsonResponse({ functions: [...functions.keys()] }));
+      return jsonResponse({ functions: [...functions.keys()] });
     }
-    return Promise.resolve(jsonResponse({ error: "Not found" }, 404));
+    return jsonResponse({ error: "Not found" }, 404);
   };
 }

@@ -22,7 +22,7 @@ import {
   type StateSnapshot,
   StripeState,
 } from "./stripe/state.ts";
-import { type DeliveryAttempt, signPayload, WebhookDelivery } from "./stripe/webhooks.ts";
+import { type DeliveryAttempt, signPayload, Sleeps, WebhookDelivery } from "./stripe/webhooks.ts";
 
 export { API_VERSION, DEFAULT_PRICE_ID, signPayload };
 export type { CompleteCheckoutOptions, DeliveryAttempt, SubscriptionControl };
@@ -97,7 +97,7 @@ export class StripeEmulator {
   #faults: (Fault & { remaining: number })[] = [];
   #idempotency = new Map<string, StoredResponse>();
   #inFlight = new Map<string, Promise<void>>();
-  #sleeps = new Set<{ id: ReturnType<typeof setTimeout>; resolve: () => void }>();
+  #sleeps = new Sleeps();
 
   constructor(options: StripeEmulatorOptions = {}) {
     this.#options = options;
@@ -123,7 +123,7 @@ export class StripeEmulator {
     this.#publicUrl = url.replace(/\/+$/, "");
   }
 
-  /** The account's state, for the pages. */
+  /** The account's state, for the pages and tests. */
   get state(): StripeState {
     return this.#state;
   }
@@ -211,11 +211,7 @@ export class StripeEmulator {
   /** Stops webhook retries and pending fault delays. */
   async close(): Promise<void> {
     // Hanging calls answer now, so that the server can shut down.
-    for (const sleep of this.#sleeps) {
-      clearTimeout(sleep.id);
-      sleep.resolve();
-    }
-    this.#sleeps.clear();
+    this.#sleeps.wakeAll();
     await this.#webhook?.close();
   }
 
@@ -247,7 +243,7 @@ export class StripeEmulator {
     const url = new URL(request.url);
     if (url.pathname.startsWith("/v1/")) return await this.#handleApi(request, url);
     if (url.pathname.startsWith("/_emulator/")) return await this.#handleControl(request, url);
-    const page = await handlePage(this, request, url);
+    const page = await handlePage(this.#state, request, url);
     if (page) return page;
     return new Response(JSON.stringify({ error: "Not found" }), {
       status: 404,
@@ -301,7 +297,7 @@ export class StripeEmulator {
     const fault = this.#takeFault(method, url.pathname);
     const mutating = method === "POST" || method === "DELETE";
     if (!mutating || !idempotencyKey) {
-      if (fault?.delayMs) await this.#sleep(fault.delayMs);
+      if (fault?.delayMs) await this.#sleeps.sleep(fault.delayMs);
       if (fault?.status) return answer(fail(faultError(fault)));
       return answer(this.#run(method, url.pathname, params, requestId, null, headers));
     }
@@ -312,7 +308,7 @@ export class StripeEmulator {
     let done = () => {};
     this.#inFlight.set(scope, new Promise<void>((resolve) => (done = resolve)));
     try {
-      if (fault?.delayMs) await this.#sleep(fault.delayMs);
+      if (fault?.delayMs) await this.#sleeps.sleep(fault.delayMs);
       // Injected faults are never saved: the client's retry with the same key gets through.
       if (fault?.status) return answer(fail(faultError(fault)));
       const fingerprint = JSON.stringify([method, url.pathname, params]);
@@ -432,19 +428,6 @@ export class StripeEmulator {
     fault.remaining -= 1;
     if (fault.remaining <= 0) this.#faults.splice(index, 1);
     return fault;
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const sleep = {
-        id: setTimeout(() => {
-          this.#sleeps.delete(sleep);
-          resolve();
-        }, ms),
-        resolve,
-      };
-      this.#sleeps.add(sleep);
-    });
   }
 
   async #handleControl(request: Request, url: URL): Promise<Response> {

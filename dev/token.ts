@@ -1,10 +1,13 @@
 /** `deno task token <email>`: creates a local user if new and prints an access token for them. */
+import { readDevEnv } from "./env.ts";
+
 const email = Deno.args[0];
 if (email === undefined || email.startsWith("-")) {
   console.error("Usage: deno task token <email>   (while deno task dev runs)");
   Deno.exit(2);
 }
-const port = Deno.env.get("PORT") || "54321";
+// The port `deno task dev` listens on, read from the same variables it reads.
+const port = (await readDevEnv()).get("PORT") || "54321";
 const url = `http://127.0.0.1:${port}/auth/v1/local/token`;
 let response: Response;
 try {
@@ -25,9 +28,22 @@ if (!response.ok || typeof body.access_token !== "string") {
   console.error(`error: no token: ${reason}`);
   Deno.exit(1);
 }
+const validity = typeof body.expires_in === "number"
+  ? `; token valid for ${describeSeconds(body.expires_in)}`
+  : "";
 console.error(
   `${
     body.user.created ? "Created" : "Existing"
-  } user ${body.user.email} (${body.user.id}); token valid for 1 hour:`,
+  } user ${body.user.email} (${body.user.id})${validity}:`,
 );
 console.log(body.access_token);
+
+/** "1 hour", "90 minutes", "45 seconds". */
+function describeSeconds(seconds: number): string {
+  const [amount, unit] = seconds % 3600 === 0
+    ? [seconds / 3600, "hour"]
+    : seconds % 60 === 0
+    ? [seconds / 60, "minute"]
+    : [seconds, "second"];
+  return `${amount} ${unit}${amount === 1 ? "" : "s"}`;
+}

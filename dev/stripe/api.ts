@@ -409,7 +409,7 @@ function paginate<T extends { id: string }>(
 }
 
 /** Replaces ids with their objects along `expand[]` paths (`latest_invoice`, `data.customer`). */
-export function expandObject(state: StripeState, value: unknown, paths: string[]): unknown {
+function expandObject(state: StripeState, value: unknown, paths: string[]): unknown {
   for (const path of paths) {
     value = expandPath(state, value, path.split("."), path);
   }
@@ -515,7 +515,7 @@ function createCheckoutSession(state: StripeState, params: ParamObject): Stripe.
       "You can only pass in subscription_data in `subscription` mode.",
     );
   }
-  if (subscriptionData) rejectUnknown(subscriptionData, SUBSCRIPTION_DATA);
+  if (subscriptionData) rejectUnknown(subscriptionData, SUBSCRIPTION_DATA, ["subscription_data"]);
   const trialPeriodDays = subscriptionData
     ? optionalInteger(subscriptionData, "trial_period_days", ["subscription_data"]) ?? null
     : null;
@@ -563,7 +563,7 @@ function readLineItems(
     if (typeof entry === "string" || Array.isArray(entry)) {
       throw parameterInvalid(`line_items[${index}]`, "Invalid hash");
     }
-    rejectUnknownNested(entry, LINE_ITEM, prefix);
+    rejectUnknown(entry, LINE_ITEM, prefix);
     if (entry.price_data !== undefined) {
       throw parameterInvalid(
         `line_items[${index}][price_data]`,
@@ -602,21 +602,6 @@ function readLineItems(
     }
     return { price: priceId, quantity };
   });
-}
-
-function rejectUnknownNested(params: ParamObject, known: readonly string[], prefix: string[]) {
-  for (const key of Object.keys(params)) {
-    if (!known.includes(key)) {
-      const [head, ...rest] = [...prefix, key];
-      const name = `${head}${rest.map((segment) => `[${segment}]`).join("")}`;
-      throw new StripeApiError(400, {
-        type: "invalid_request_error",
-        code: "parameter_unknown",
-        message: `Received unknown parameter: ${name}`,
-        param: name,
-      });
-    }
-  }
 }
 
 function createPortalSession(

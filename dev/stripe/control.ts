@@ -1,4 +1,4 @@
-/** Control actions on subscriptions: one name per action, used by methods, HTTP and pages. */
+/** Control actions on subscriptions: one name each, for methods and the control HTTP routes. */
 import type { Stripe } from "../../supabase/functions/_shared/stripe.ts";
 import type { RenewOptions, StripeState } from "./state.ts";
 import { snapshot } from "./objects.ts";
@@ -38,8 +38,8 @@ export interface SubscriptionControl {
 /** The control actions' names. */
 export type SubscriptionAction = keyof SubscriptionControl;
 
-/** Every action, in the order the README lists them. */
-export const SUBSCRIPTION_ACTIONS: readonly SubscriptionAction[] = [
+/** Every action, for {@link actionFromPath} to match a route segment against. */
+const SUBSCRIPTION_ACTIONS: readonly SubscriptionAction[] = [
   "cancelAtPeriodEnd",
   "cancelAt",
   "cancelNow",

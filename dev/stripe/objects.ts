@@ -429,7 +429,6 @@ export function subscriptionObject(fields: SubscriptionFields): Stripe.Subscript
 /** What an invoice is made of: one line per subscription item. */
 export interface InvoiceFields {
   id: string;
-  number: string;
   customer: Stripe.Customer;
   subscription: Stripe.Subscription;
   billingReason: Stripe.Invoice.BillingReason;

@@ -1,6 +1,5 @@
 /** HTML pages for people: hosted checkout, the billing portal and invoices. No JS, no assets. */
 import type { Stripe } from "../../supabase/functions/_shared/stripe.ts";
-import type { StripeEmulator } from "../stripe_emulator.ts";
 import { formatAmount } from "./objects.ts";
 import { StripeApiError } from "./params.ts";
 import type { StripeState } from "./state.ts";
@@ -13,7 +12,7 @@ const HTML_HEADERS = {
 };
 
 /** Escapes text for an element's content or an attribute's value. */
-export function escapeHtml(value: unknown): string {
+function escapeHtml(value: unknown): string {
   return String(value)
     .replaceAll("&", "&amp;")
     .replaceAll("<", "&lt;")
@@ -29,7 +28,7 @@ function escapeText(value: unknown): string {
 
 /** Answers `/c/pay/:id`, `/p/session/:id` and `/i/:id`; undefined for other paths. */
 export async function handlePage(
-  emulator: StripeEmulator,
+  state: StripeState,
   request: Request,
   url: URL,
 ): Promise<Response | undefined> {
@@ -42,7 +41,6 @@ export async function handlePage(
     return page("Method not allowed", message("This page answers GET and POST only."), 405);
   }
   const form = method === "POST" ? new URLSearchParams(await request.text()) : undefined;
-  const state = emulator.state;
   switch (kind) {
     case "c/pay":
       return form ? payCheckout(state, id) : checkoutPage(state, id);

@@ -44,7 +44,7 @@ export function parameterMissing(param: string): StripeApiError {
 }
 
 /** 400 `parameter_unknown`. */
-export function parameterUnknown(param: string): StripeApiError {
+function parameterUnknown(param: string): StripeApiError {
   return new StripeApiError(400, {
     type: "invalid_request_error",
     code: "parameter_unknown",
@@ -60,15 +60,19 @@ export function parameterInvalid(param: string, message: string, code?: string):
 }
 
 /** Renders a nested parameter path the way Stripe names it: `line_items[0][price]`. */
-export function paramName(path: readonly (string | number)[]): string {
+function paramName(path: readonly (string | number)[]): string {
   const [head, ...rest] = path;
   return `${head ?? ""}${rest.map((segment) => `[${segment}]`).join("")}`;
 }
 
-/** Rejects top-level parameters that the endpoint does not know. */
-export function rejectUnknown(params: ParamObject, known: readonly string[]): void {
+/** Rejects parameters that the endpoint does not know, named in full under `prefix`. */
+export function rejectUnknown(
+  params: ParamObject,
+  known: readonly string[],
+  prefix: string[] = [],
+): void {
   for (const key of Object.keys(params)) {
-    if (!known.includes(key)) throw parameterUnknown(key);
+    if (!known.includes(key)) throw parameterUnknown(paramName([...prefix, key]));
   }
 }
 

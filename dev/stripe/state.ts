@@ -1,5 +1,6 @@
 /** The emulator's in-memory Stripe account: objects, the changes Stripe makes to them, and events. */
-import type { Stripe } from "../../supabase/functions/_shared/stripe.ts";
+import { type Stripe, STRIPE_API_VERSION } from "../../supabase/functions/_shared/stripe.ts";
+import { isLive } from "../../supabase/functions/_shared/subscription.ts";
 import {
   addInterval,
   checkoutSessionObject,
@@ -19,16 +20,13 @@ import {
 } from "./objects.ts";
 import { mergeMetadata, parameterInvalid, resourceMissing, StripeApiError } from "./params.ts";
 
-/** The API version the emulator speaks and stamps on events. */
-export const API_VERSION = "2026-10-28.endive";
+/** The API version the emulator speaks and stamps on events: the one the functions pin. */
+export { STRIPE_API_VERSION as API_VERSION };
 
 /** The price seeded at start. */
 export const DEFAULT_PRICE_ID = "price_local_pro";
 /** The product of {@link DEFAULT_PRICE_ID}. */
-export const DEFAULT_PRODUCT_ID = "prod_local_pro";
-
-/** Statuses in which a subscription still bills. */
-const LIVE_STATUSES: readonly string[] = ["active", "trialing", "past_due", "unpaid", "paused"];
+const DEFAULT_PRODUCT_ID = "prod_local_pro";
 
 /** The API request behind a change, for `event.request`. */
 export interface RequestContext {
@@ -222,7 +220,7 @@ export class StripeState {
     const event = {
       id: newId("evt", 24),
       object: "event",
-      api_version: API_VERSION,
+      api_version: STRIPE_API_VERSION,
       created: this.now(),
       data,
       livemode: false,
@@ -321,7 +319,7 @@ export class StripeState {
   /** The live subscription of a customer, else its most recent one. */
   subscriptionOf(customerId: string): Stripe.Subscription | undefined {
     const all = [...this.subscriptions.values()].filter((sub) => sub.customer === customerId);
-    return all.findLast((sub) => LIVE_STATUSES.includes(sub.status)) ?? all.at(-1);
+    return all.findLast((sub) => isLive(sub.status)) ?? all.at(-1);
   }
 
   // ---- customers, prices, sessions -----------------------------------------------------------
@@ -571,7 +569,6 @@ export class StripeState {
     const customer = this.liveCustomer(String(subscription.customer), "customer");
     const invoice = invoiceObject({
       id: newId("in", 24),
-      number: "",
       customer,
       subscription,
       billingReason,

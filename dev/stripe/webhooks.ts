@@ -38,8 +38,36 @@ export interface DeliveryAttempt {
   error?: string;
 }
 
+/** Pending delays that closing can cut short, so that it never waits out a timer. */
+export class Sleeps {
+  #pending = new Set<{ id: ReturnType<typeof setTimeout>; resolve: () => void }>();
+
+  /** Resolves after `ms`, or as soon as {@link wakeAll} is called. */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const sleep = {
+        id: setTimeout(() => {
+          this.#pending.delete(sleep);
+          resolve();
+        }, ms),
+        resolve,
+      };
+      this.#pending.add(sleep);
+    });
+  }
+
+  /** Ends every pending sleep now. */
+  wakeAll(): void {
+    for (const sleep of this.#pending) {
+      clearTimeout(sleep.id);
+      sleep.resolve();
+    }
+    this.#pending.clear();
+  }
+}
+
 /** Delays between attempts: five attempts in all, as a local stand-in for Stripe's days. */
-export const RETRY_DELAYS_MS: readonly number[] = [200, 500, 1000, 2000];
+const RETRY_DELAYS_MS: readonly number[] = [200, 500, 1000, 2000];
 
 /** Delivers events one after another in the background. */
 export class WebhookDelivery {
@@ -47,7 +75,7 @@ export class WebhookDelivery {
   #queue: { id: string; type: string; body: string }[] = [];
   #running: Promise<void> | null = null;
   #closed = false;
-  #timers = new Set<{ id: ReturnType<typeof setTimeout>; resolve: () => void }>();
+  #sleeps = new Sleeps();
   #abort = new AbortController();
 
   constructor(
@@ -77,11 +105,7 @@ export class WebhookDelivery {
     this.#closed = true;
     this.#queue.length = 0;
     this.#abort.abort();
-    for (const timer of this.#timers) {
-      clearTimeout(timer.id);
-      timer.resolve();
-    }
-    this.#timers.clear();
+    this.#sleeps.wakeAll();
     await this.settled();
   }
 
@@ -105,7 +129,7 @@ export class WebhookDelivery {
         }${delay === undefined ? "; giving up" : `; retrying in ${delay} ms`}`,
       );
       if (delay === undefined) return;
-      await this.#sleep(delay);
+      await this.#sleeps.sleep(delay);
     }
   }
 
@@ -130,18 +154,5 @@ export class WebhookDelivery {
     } catch (error) {
       return { status: null, error: error instanceof Error ? error.message : String(error) };
     }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = {
-        id: setTimeout(() => {
-          this.#timers.delete(timer);
-          resolve();
-        }, ms),
-        resolve,
-      };
-      this.#timers.add(timer);
-    });
   }
 }

@@ -7,7 +7,13 @@ import {
   findBillingProfile,
   saveCustomerId,
 } from "../_shared/db.ts";
-import { createHttpHandler, type Handler, HttpError, jsonResponse } from "../_shared/http.ts";
+import {
+  createHttpHandler,
+  type Handler,
+  HttpError,
+  type HttpHandlerOptions,
+  jsonResponse,
+} from "../_shared/http.ts";
 import { createLogger, type Logger } from "../_shared/log.ts";
 import {
   createStripe,
@@ -26,6 +32,9 @@ export interface CheckoutDeps {
   siteUrl: string;
   logger: Logger;
 }
+
+/** How the function's requests are named in the log, and what its own failures answer. */
+export const CHECKOUT_HTTP: Omit<HttpHandlerOptions, "logger"> = { name: "stripe-checkout" };
 
 /** Creates the `stripe-checkout` handler. */
 export function createCheckoutHandler(deps: CheckoutDeps): Handler {
@@ -77,7 +86,7 @@ export function createCheckoutHandler(deps: CheckoutDeps): Handler {
   }
 
   return createHttpHandler(
-    { name: "stripe-checkout", logger: deps.logger },
+    { ...CHECKOUT_HTTP, logger: deps.logger },
     async (request, context) => {
       const user = await deps.authenticate(request);
       context.log.userId = user.id;

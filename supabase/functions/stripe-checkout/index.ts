@@ -1,10 +1,10 @@
 import { buildOnFirstRequest } from "../_shared/http.ts";
 import { createLogger } from "../_shared/log.ts";
-import { checkoutHandlerFromEnv } from "./handler.ts";
+import { CHECKOUT_HTTP, checkoutHandlerFromEnv } from "./handler.ts";
 
 Deno.serve(
   buildOnFirstRequest(
-    { name: "stripe-checkout", logger: createLogger() },
+    { ...CHECKOUT_HTTP, logger: createLogger() },
     () => checkoutHandlerFromEnv(),
   ),
 );

@@ -2,7 +2,13 @@
 import { type Authenticate, createAuthenticator } from "../_shared/auth.ts";
 import { type EnvReader, loadConfig } from "../_shared/config.ts";
 import { connectDatabase, type Database, findBillingProfile } from "../_shared/db.ts";
-import { createHttpHandler, type Handler, HttpError, jsonResponse } from "../_shared/http.ts";
+import {
+  createHttpHandler,
+  type Handler,
+  HttpError,
+  type HttpHandlerOptions,
+  jsonResponse,
+} from "../_shared/http.ts";
 import { createLogger, type Logger } from "../_shared/log.ts";
 import {
   createStripe,
@@ -20,10 +26,13 @@ export interface PortalDeps {
   logger: Logger;
 }
 
+/** How the function's requests are named in the log, and what its own failures answer. */
+export const PORTAL_HTTP: Omit<HttpHandlerOptions, "logger"> = { name: "stripe-portal" };
+
 /** Creates the `stripe-portal` handler. */
 export function createPortalHandler(deps: PortalDeps): Handler {
   return createHttpHandler(
-    { name: "stripe-portal", logger: deps.logger },
+    { ...PORTAL_HTTP, logger: deps.logger },
     async (request, context) => {
       const user = await deps.authenticate(request);
       context.log.userId = user.id;

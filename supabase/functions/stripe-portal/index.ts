@@ -1,10 +1,10 @@
 import { buildOnFirstRequest } from "../_shared/http.ts";
 import { createLogger } from "../_shared/log.ts";
-import { portalHandlerFromEnv } from "./handler.ts";
+import { PORTAL_HTTP, portalHandlerFromEnv } from "./handler.ts";
 
 Deno.serve(
   buildOnFirstRequest(
-    { name: "stripe-portal", logger: createLogger() },
+    { ...PORTAL_HTTP, logger: createLogger() },
     () => portalHandlerFromEnv(),
   ),
 );

@@ -10,6 +10,7 @@ import {
   createHttpHandler,
   type Handler,
   HttpError,
+  type HttpHandlerOptions,
   jsonResponse,
   readBodyText,
 } from "../_shared/http.ts";
@@ -63,10 +64,16 @@ function isEventShaped(event: unknown): event is Stripe.Event {
     typeof data.object === "object" && data.object !== null;
 }
 
+/** How the function's requests are named in the log, and what its own failures answer. */
+export const WEBHOOK_HTTP: Omit<HttpHandlerOptions, "logger"> = {
+  name: "stripe-webhook",
+  failureMessage: "Webhook handler failed",
+};
+
 /** Creates the `stripe-webhook` handler. */
 export function createWebhookHandler(deps: WebhookDeps): Handler {
   return createHttpHandler(
-    { name: "stripe-webhook", logger: deps.logger, failureMessage: "Webhook handler failed" },
+    { ...WEBHOOK_HTTP, logger: deps.logger },
     async (request, context) => {
       const signature = request.headers.get("stripe-signature");
       const payload = await readBodyText(request, MAX_BODY_BYTES);

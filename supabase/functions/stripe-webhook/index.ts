@@ -1,10 +1,10 @@
 import { buildOnFirstRequest } from "../_shared/http.ts";
 import { createLogger } from "../_shared/log.ts";
-import { webhookHandlerFromEnv } from "./handler.ts";
+import { WEBHOOK_HTTP, webhookHandlerFromEnv } from "./handler.ts";
 
 Deno.serve(
   buildOnFirstRequest(
-    { name: "stripe-webhook", logger: createLogger(), failureMessage: "Webhook handler failed" },
+    { ...WEBHOOK_HTTP, logger: createLogger() },
     () => webhookHandlerFromEnv(),
   ),
 );
