@@ -141,7 +141,9 @@ harnessTest(
       assert.equal(response.status, 200, String(body));
       assert.match(String((await jsonOf(response)).url), /^http/);
     }
-    for (const request of checkoutRequests(h, user.id)) {
+    const requests = checkoutRequests(h, user.id);
+    assert.equal(requests.length, bodies.length);
+    for (const request of requests) {
       assert.deepEqual(request.params.line_items, [{ price: DEFAULT_PRICE_ID, quantity: "1" }]);
     }
   },

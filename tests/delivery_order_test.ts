@@ -9,6 +9,7 @@ import { closeHarness, type Harness, harnessTest } from "./harness.ts";
 import {
   applyHistory,
   baseSeed,
+  copies,
   type DeliveryMode,
   type DeliveryPlan,
   describePlan,
@@ -226,10 +227,7 @@ harnessTest(
 
 /** Each event 1 to 3 times, shuffled. */
 function withCopies(events: readonly Stripe.Event[], rng: () => number): Stripe.Event[] {
-  return shuffle(
-    events.flatMap((event) => Array.from({ length: randomInt(rng, 1, 3) }, () => event)),
-    rng,
-  );
+  return shuffle(copies(events, rng), rng);
 }
 
 // ---- several subscriptions --------------------------------------------------------------------

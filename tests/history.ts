@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { DEFAULT_PRICE_ID } from "../dev/stripe_emulator.ts";
 import type { Stripe } from "../supabase/functions/_shared/stripe.ts";
+import { idOf } from "../supabase/functions/_shared/subscription.ts";
 import type { Harness, ProfileRow, TestUser } from "./harness.ts";
 
 /** A pseudo-random number in [0, 1). */
@@ -29,7 +30,7 @@ export function randomInt(rng: Rng, min: number, max: number): number {
 }
 
 /** One element of a non-empty list. */
-export function pick<T>(rng: Rng, items: readonly T[]): T {
+function pick<T>(rng: Rng, items: readonly T[]): T {
   const item = items[Math.floor(rng() * items.length)];
   if (item === undefined) throw new Error("Cannot pick from an empty list");
   return item;
@@ -252,7 +253,7 @@ export interface PlayedHistory {
 }
 
 /** A short text for an op, for logs and failure messages. */
-export function describeOp(op: Op): string {
+function describeOp(op: Op): string {
   const { op: name, ...args } = op;
   const values = Object.values(args);
   return values.length === 0 ? name : `${name}(${values.map((v) => JSON.stringify(v)).join(",")})`;
@@ -262,7 +263,7 @@ export function describeOp(op: Op): string {
 const secondPrices = new WeakMap<Harness, Promise<string>>();
 
 /** A monthly price other than the default, created once per harness. */
-export function secondPrice(h: Harness): Promise<string> {
+function secondPrice(h: Harness): Promise<string> {
   let price = secondPrices.get(h);
   if (price === undefined) {
     price = h.stripe.prices.create({
@@ -277,7 +278,7 @@ export function secondPrice(h: Harness): Promise<string> {
 }
 
 /** The emulator's event count, a marker for {@link eventsSince}. */
-export function eventMark(h: Harness): number {
+function eventMark(h: Harness): number {
   return h.emulator.state.events.length;
 }
 
@@ -285,7 +286,7 @@ export function eventMark(h: Harness): number {
  * Events after `mark` whose object is the subscription, one of its invoices, or the session.
  * Reads the emulator's list in place: copying every event of a long run per history is slow.
  */
-export function eventsSince(
+function eventsSince(
   h: Harness,
   mark: number,
   subscriptionId: string,
@@ -351,14 +352,15 @@ export async function applyHistory(
     }
     await stepDone();
   }
-  const customer = subscription.customer;
+  const customerId = idOf(subscription.customer);
+  assert.ok(customerId, `subscription ${subscription.id} has no customer`);
   return {
     user,
     ops: [...ops],
     log,
     sessionId: session.id,
     subscriptionId: subscription.id,
-    customerId: typeof customer === "string" ? customer : customer.id,
+    customerId,
     events: eventsSince(h, mark, subscription.id, session.id),
   };
 }
@@ -410,7 +412,10 @@ function run(
   }
 }
 
-/** The event types the webhook applies and records in its ledger (the spec's table). */
+/**
+ * The event types the webhook applies and records in its ledger (the spec's table), written out
+ * here rather than imported so that the product's list is checked against it.
+ */
 export const APPLIED_TYPES: readonly string[] = [
   "checkout.session.completed",
   "customer.subscription.created",
@@ -438,16 +443,18 @@ export type DeliveryMode =
 /** Deliveries in order; a group of more than one is delivered concurrently. */
 export type DeliveryPlan = Stripe.Event[][];
 
+/** Each event 1 to 3 times, in order, the counts drawn from `rng`. */
+export function copies(events: readonly Stripe.Event[], rng: Rng): Stripe.Event[] {
+  return events.flatMap((event) => Array.from({ length: randomInt(rng, 1, 3) }, () => event));
+}
+
 /** A delivery plan for `events` in `mode`, drawn from `rng`. */
 export function planDeliveries(
   events: readonly Stripe.Event[],
   rng: Rng,
   mode: DeliveryMode,
 ): DeliveryPlan {
-  const copies = mode === "shuffled"
-    ? [...events]
-    : events.flatMap((event) => Array.from({ length: randomInt(rng, 1, 3) }, () => event));
-  const order = shuffle(copies, rng);
+  const order = shuffle(mode === "shuffled" ? [...events] : copies(events, rng), rng);
   if (mode !== "bursts") return order.map((event) => [event]);
   const plan: DeliveryPlan = [];
   for (let i = 0; i < order.length;) {
@@ -516,11 +523,10 @@ function dateOf(seconds: number | null): Date | null {
 export function expectedBilling(subscription: Stripe.Subscription): Billing {
   const items = subscription.items.data;
   const ends = items.map((item) => item.current_period_end);
-  const customer = subscription.customer;
   return {
     subscription_status: subscription.status,
     stripe_subscription_id: subscription.id,
-    stripe_customer_id: typeof customer === "string" ? customer : customer.id,
+    stripe_customer_id: idOf(subscription.customer),
     price_id: items[0]?.price.id ?? null,
     current_period_end: ends.length === 0 ? null : dateOf(Math.max(...ends)),
     cancel_at_period_end: subscription.cancel_at_period_end,
@@ -531,6 +537,7 @@ export function expectedBilling(subscription: Stripe.Subscription): Billing {
   };
 }
 
+/** The billing columns the profile holds. */
 export async function actualBilling(h: Harness, userId: string): Promise<Billing> {
   const p = await h.profile(userId);
   return {

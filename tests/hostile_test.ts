@@ -11,7 +11,6 @@ import {
   jsonOf,
   SITE_URL,
   SUPABASE_URL,
-  type TestUser,
   WEBHOOK_SECRET,
 } from "./harness.ts";
 import {
@@ -24,12 +23,12 @@ import {
   type HostileCase,
   hostileCorpus,
   MESSAGES,
-  mulberry32,
   requestTo,
   reshapedEvent,
   sampleEvent,
   type Target,
 } from "./hostile_cases.ts";
+import { mulberry32 } from "./history.ts";
 
 const CASES = hostileCorpus();
 const FUZZ_ITERATIONS = 1500;
@@ -66,8 +65,6 @@ interface Arena {
   handlers: Record<Target, Handler>;
   contexts: Record<Target, CaseContext>;
   controlled: ControlledKey;
-  subscribed: TestUser;
-  withoutCustomer: TestUser;
 }
 
 /**
@@ -94,8 +91,6 @@ async function arena(h: Harness): Promise<Arena> {
       "portal-controlled": portal,
     },
     controlled,
-    subscribed,
-    withoutCustomer,
   };
 }
 

@@ -17,12 +17,12 @@ import {
 import {
   applyHistory,
   baseSeed,
+  copies,
   generateHistory,
   ledgerProblems,
   mulberry32,
   type PlayedHistory,
   profileProblem,
-  randomInt,
   shuffle,
 } from "./history.ts";
 
@@ -35,7 +35,9 @@ const DOUBLE_CLICKS = 20;
 const SUBSCRIBED_USERS = 20;
 /** Most webhook deliveries; the rest of the load is portal calls. */
 const MAX_DELIVERIES = 220;
-/** The handlers' pool size (`connect()` in _shared/db.ts) and the pools the harness opens. */
+/**
+ * The handlers' pool size (`connectDatabase` in _shared/db.ts) and the pools the harness opens.
+ */
 const POOL_MAX = 10;
 
 const SEED = baseSeed(20261125);
@@ -152,12 +154,10 @@ harnessTest(
     while (true) {
       const ops = generateHistory(rng, { minActions: 1, maxActions: 4 });
       const played = await applyHistory(h, await h.createUser(), ops);
-      const copies = played.events.flatMap((event) =>
-        Array.from({ length: randomInt(rng, 1, 3) }, () => event)
-      );
-      if (deliveries.length + copies.length > MAX_DELIVERIES) break;
+      const repeated = copies(played.events, rng);
+      if (deliveries.length + repeated.length > MAX_DELIVERIES) break;
       histories.push(played);
-      deliveries.push(...copies);
+      deliveries.push(...repeated);
     }
     assert.ok(histories.length >= 5, `only ${histories.length} histories fit the load`);
 

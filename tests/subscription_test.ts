@@ -7,7 +7,11 @@ import {
   toProfileUpdate,
   toUserId,
 } from "../supabase/functions/_shared/subscription.ts";
-import { subscriptionOf } from "../supabase/functions/stripe-webhook/events.ts";
+import {
+  HANDLED_EVENT_TYPES,
+  subscriptionOf,
+} from "../supabase/functions/stripe-webhook/events.ts";
+import { APPLIED_TYPES } from "./history.ts";
 
 const USER_ID = "0b5f3c9e-8a57-4c1e-9f4e-2d7f3c1a9b10";
 
@@ -179,4 +183,9 @@ Deno.test("subscriptionOf reads an invoice's subscription from its parent", () =
 Deno.test("subscriptionOf ignores event types it does not handle", () => {
   assert.equal(subscriptionOf(event("customer.created", { id: "cus_1" })), null);
   assert.equal(subscriptionOf(event("invoice.created", { parent: null })), null);
+});
+
+Deno.test("the webhook handles exactly the event types the spec lists", () => {
+  assert.equal(new Set(HANDLED_EVENT_TYPES).size, HANDLED_EVENT_TYPES.length, "a type is repeated");
+  assert.deepEqual(new Set<string>(HANDLED_EVENT_TYPES), new Set(APPLIED_TYPES));
 });
