@@ -5,20 +5,16 @@
  * Targets are reported, never enforced: a missed target does not fail the run.
  */
 import { DEFAULT_PRICE_ID } from "../dev/stripe_emulator.ts";
-import { createAuthenticator } from "../supabase/functions/_shared/auth.ts";
+import { buildHandlers, testAuthenticator } from "../tests/harness.ts";
 import { connectDatabase } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
 import { createLogger } from "../supabase/functions/_shared/log.ts";
-import { createCheckoutHandler } from "../supabase/functions/stripe-checkout/handler.ts";
-import { createPortalHandler } from "../supabase/functions/stripe-portal/handler.ts";
-import { createWebhookHandler } from "../supabase/functions/stripe-webhook/handler.ts";
 import {
   type BenchEnvironment,
   type BenchUser,
   SITE_URL,
   startEnvironment,
   type Subscriber,
-  SUPABASE_URL,
   WEBHOOK_SECRET,
 } from "./environment.ts";
 import { countRoundTrips } from "./round_trips.ts";
@@ -158,22 +154,12 @@ async function measureCounts(env: BenchEnvironment): Promise<Record<string, Requ
   try {
     await sql.query("select 1");
     const logger = createLogger(() => {});
-    const authenticate = createAuthenticator({
-      jwks: env.issuer.jwks,
-      supabaseUrl: SUPABASE_URL,
-      issuers: [env.issuer.issuer],
-    });
-    const { stripe } = env;
-    const checkout = createCheckoutHandler({
-      authenticate,
-      stripe,
-      sql,
-      priceId: DEFAULT_PRICE_ID,
-      siteUrl: SITE_URL,
+    const { checkout, portal, webhook } = buildHandlers({
+      authenticate: testAuthenticator(env.issuer.jwks, env.issuer),
+      stripe: env.stripe,
+      db: sql,
       logger,
-    });
-    const portal = createPortalHandler({ authenticate, stripe, sql, siteUrl: SITE_URL, logger });
-    const webhook = createWebhookHandler({ stripe, sql, webhookSecret: WEBHOOK_SECRET, logger });
+    }, { siteUrl: SITE_URL, webhookSecret: WEBHOOK_SECRET });
     const emulator = env.stripeServer.emulator;
 
     const count = async (handler: Handler, init: PostOptions): Promise<RequestCounts> => {

@@ -4,17 +4,11 @@
  * Stripe emulator, and a token issuer. Flags: --reset wipes the local data folder first.
  */
 import { connect } from "./postgres.ts";
-import { buildOnFirstRequest } from "../supabase/functions/_shared/http.ts";
 import { createLogger } from "../supabase/functions/_shared/log.ts";
-import {
-  CHECKOUT_HTTP,
-  checkoutHandlerFromEnv,
-} from "../supabase/functions/stripe-checkout/handler.ts";
-import { PORTAL_HTTP, portalHandlerFromEnv } from "../supabase/functions/stripe-portal/handler.ts";
-import {
-  WEBHOOK_HTTP,
-  webhookHandlerFromEnv,
-} from "../supabase/functions/stripe-webhook/handler.ts";
+import { functionHandler } from "../supabase/functions/_shared/serve.ts";
+import { checkoutFunction } from "../supabase/functions/stripe-checkout/handler.ts";
+import { portalFunction } from "../supabase/functions/stripe-portal/handler.ts";
+import { webhookFunction } from "../supabase/functions/stripe-webhook/handler.ts";
 import { startDatabase } from "./database.ts";
 import { readDevEnv } from "./env.ts";
 import { createLocalIssuer } from "./issuer.ts";
@@ -126,17 +120,11 @@ async function main() {
   }
   if (get("URL") === undefined) env.set("URL", "http://localhost:3000");
 
-  const logger = createLogger();
+  const options = { env: get, logger: createLogger() };
   const handler = createDevHandler({
-    checkout: buildOnFirstRequest(
-      { ...CHECKOUT_HTTP, logger },
-      () => checkoutHandlerFromEnv(get),
-    ),
-    portal: buildOnFirstRequest({ ...PORTAL_HTTP, logger }, () => portalHandlerFromEnv(get)),
-    webhook: buildOnFirstRequest(
-      { ...WEBHOOK_HTTP, logger },
-      () => webhookHandlerFromEnv(get),
-    ),
+    checkout: functionHandler(checkoutFunction, options),
+    portal: functionHandler(portalFunction, options),
+    webhook: functionHandler(webhookFunction, options),
     identity,
   });
 

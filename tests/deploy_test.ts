@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
-import { buildOnFirstRequest } from "../supabase/functions/_shared/http.ts";
 import { createLogger } from "../supabase/functions/_shared/log.ts";
-import { checkoutHandlerFromEnv } from "../supabase/functions/stripe-checkout/handler.ts";
-import { portalHandlerFromEnv } from "../supabase/functions/stripe-portal/handler.ts";
-import { webhookHandlerFromEnv } from "../supabase/functions/stripe-webhook/handler.ts";
+import {
+  type EdgeFunction,
+  type FunctionDeps,
+  functionHandler,
+} from "../supabase/functions/_shared/serve.ts";
+import { checkoutFunction } from "../supabase/functions/stripe-checkout/handler.ts";
+import { portalFunction } from "../supabase/functions/stripe-portal/handler.ts";
+import { webhookFunction } from "../supabase/functions/stripe-webhook/handler.ts";
 
 const FUNCTIONS_DIR = new URL("../supabase/functions/", import.meta.url);
 const NAMES = ["stripe-checkout", "stripe-portal", "stripe-webhook"];
@@ -67,32 +71,34 @@ Deno.test("supabase/config.toml turns verify_jwt off for the webhook only", asyn
   }
 });
 
+const ENV: Record<string, string> = {
+  STRIPE_SECRET_KEY: "sk_test_x",
+  STRIPE_WEBHOOK_SECRET: "whsec_x",
+  URL: "http://localhost:3000",
+  SUPABASE_URL: "http://127.0.0.1:54321",
+  SUPABASE_DB_URL: "postgres://postgres@127.0.0.1:1/postgres",
+};
+
+/** Serves `fn` without `missing` and checks the first request's answer and log line. */
+async function assertMisconfigured<D extends FunctionDeps>(fn: EdgeFunction<D>, missing: string) {
+  const lines: string[] = [];
+  const handler = functionHandler(fn, {
+    env: (variable) => variable === missing ? undefined : ENV[variable],
+    logger: createLogger((line) => lines.push(line)),
+  });
+  const response = await handler(new Request("http://127.0.0.1/", { method: "POST" }));
+  assert.equal(response.status, 500, fn.name);
+  assert.equal(response.headers.get("access-control-allow-origin"), "*");
+  assert.deepEqual(await response.json(), { error: "Server misconfigured" });
+  assert.equal(lines.length, 1);
+  assert.match(lines[0] ?? "", new RegExp(`\\\\"${missing}\\\\"`));
+  assert.equal(JSON.parse(lines[0] ?? "").function, fn.name);
+  const preflight = await handler(new Request("http://127.0.0.1/", { method: "OPTIONS" }));
+  assert.equal(preflight.status, 204);
+}
+
 Deno.test("a missing variable answers 500 Server misconfigured and is named in the log", async () => {
-  const env: Record<string, string> = {
-    STRIPE_SECRET_KEY: "sk_test_x",
-    STRIPE_WEBHOOK_SECRET: "whsec_x",
-    URL: "http://localhost:3000",
-    SUPABASE_URL: "http://127.0.0.1:54321",
-    SUPABASE_DB_URL: "postgres://postgres@127.0.0.1:1/postgres",
-  };
-  const builders = [
-    ["stripe-checkout", checkoutHandlerFromEnv, "STRIPE_PRICE_ID"],
-    ["stripe-portal", portalHandlerFromEnv, "URL"],
-    ["stripe-webhook", webhookHandlerFromEnv, "STRIPE_WEBHOOK_SECRET"],
-  ] as const;
-  for (const [name, fromEnv, missing] of builders) {
-    const lines: string[] = [];
-    const handler = buildOnFirstRequest(
-      { name, logger: createLogger((line) => lines.push(line)) },
-      () => fromEnv((variable) => variable === missing ? undefined : env[variable]),
-    );
-    const response = await handler(new Request("http://127.0.0.1/", { method: "POST" }));
-    assert.equal(response.status, 500, name);
-    assert.equal(response.headers.get("access-control-allow-origin"), "*");
-    assert.deepEqual(await response.json(), { error: "Server misconfigured" });
-    assert.equal(lines.length, 1);
-    assert.match(lines[0] ?? "", new RegExp(`\\\\"${missing}\\\\"`));
-    const preflight = await handler(new Request("http://127.0.0.1/", { method: "OPTIONS" }));
-    assert.equal(preflight.status, 204);
-  }
+  await assertMisconfigured(checkoutFunction, "STRIPE_PRICE_ID");
+  await assertMisconfigured(portalFunction, "URL");
+  await assertMisconfigured(webhookFunction, "STRIPE_WEBHOOK_SECRET");
 });

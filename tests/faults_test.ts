@@ -5,22 +5,18 @@
  * was written reads through the harness's direct connection, never through the proxy.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_PRICE_ID, signPayload } from "../dev/stripe_emulator.ts";
-import { createAuthenticator } from "../supabase/functions/_shared/auth.ts";
-import { connectDatabase, type DatabasePool } from "../supabase/functions/_shared/db.ts";
+import { signPayload } from "../dev/stripe_emulator.ts";
+import { connectDatabase, type Database } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
 import { createStripe, type Stripe } from "../supabase/functions/_shared/stripe.ts";
-import { createCheckoutHandler } from "../supabase/functions/stripe-checkout/handler.ts";
-import { createPortalHandler } from "../supabase/functions/stripe-portal/handler.ts";
-import { createWebhookHandler } from "../supabase/functions/stripe-webhook/handler.ts";
 import {
+  buildHandlers,
   closeHarness,
   type Harness,
   harness,
   harnessTest,
-  SITE_URL,
   STRIPE_SECRET_KEY,
-  SUPABASE_URL,
+  testAuthenticator,
   type TestUser,
   WEBHOOK_SECRET,
 } from "./harness.ts";
@@ -40,7 +36,7 @@ const CUSTOMER_SAVE = "update public.profiles set stripe_customer_id";
 /** The three handlers on their own pool, through a proxy, or with their own Stripe client. */
 interface Rig {
   proxy: TcpProxy;
-  sql: DatabasePool;
+  sql: Database;
   checkout: Handler;
   portal: Handler;
   webhook: Handler;
@@ -71,26 +67,18 @@ function rig(h: Harness, options: RigOptions = {}): Rig {
     ...(options.queryTimeoutMs && { queryTimeoutMs: options.queryTimeoutMs }),
   });
   const stripe = options.stripe ?? h.stripe;
-  const authenticate = createAuthenticator({
-    jwks: h.issuer.jwks,
-    supabaseUrl: SUPABASE_URL,
-    issuers: [h.issuer.issuer],
+  const { checkout, portal, webhook } = buildHandlers({
+    authenticate: testAuthenticator(h.issuer.jwks, h.issuer),
+    stripe,
+    db: sql,
+    logger: h.logger,
   });
-  const logger = h.logger;
-  const webhook = createWebhookHandler({ stripe, sql, webhookSecret: WEBHOOK_SECRET, logger });
   return {
     proxy,
     sql,
     webhook,
-    checkout: createCheckoutHandler({
-      authenticate,
-      stripe,
-      sql,
-      priceId: DEFAULT_PRICE_ID,
-      siteUrl: SITE_URL,
-      logger,
-    }),
-    portal: createPortalHandler({ authenticate, stripe, sql, siteUrl: SITE_URL, logger }),
+    checkout,
+    portal,
     deliver: (event) => within(deliverTo(webhook, event)),
     post: (handler, token) =>
       within(handler(

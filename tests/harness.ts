@@ -11,15 +11,17 @@ import {
   startStripeEmulator,
   type StripeEmulator,
 } from "../dev/stripe_emulator.ts";
-import { createAuthenticator } from "../supabase/functions/_shared/auth.ts";
+import { type Authenticate, createAuthenticator } from "../supabase/functions/_shared/auth.ts";
+import type { JsonWebKeySet } from "../supabase/functions/_shared/config.ts";
 import { connect, type Sql } from "../dev/postgres.ts";
-import { connectDatabase, type DatabasePool } from "../supabase/functions/_shared/db.ts";
+import { connectDatabase, type Database } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
 import { createLogger, type Logger } from "../supabase/functions/_shared/log.ts";
 import { createStripe, type Stripe } from "../supabase/functions/_shared/stripe.ts";
-import { createCheckoutHandler } from "../supabase/functions/stripe-checkout/handler.ts";
-import { createPortalHandler } from "../supabase/functions/stripe-portal/handler.ts";
-import { createWebhookHandler } from "../supabase/functions/stripe-webhook/handler.ts";
+import { handlerWith } from "../supabase/functions/_shared/serve.ts";
+import { checkoutFunction } from "../supabase/functions/stripe-checkout/handler.ts";
+import { portalFunction } from "../supabase/functions/stripe-portal/handler.ts";
+import { webhookFunction } from "../supabase/functions/stripe-webhook/handler.ts";
 
 export const SITE_URL = "http://app.localhost:3000";
 export const SUPABASE_URL = "http://127.0.0.1:54321";
@@ -54,7 +56,7 @@ export interface ProfileRow {
 export interface Harness {
   sql: Sql;
   /** The pool the handlers use (`connectDatabase`, as the functions build it). */
-  database: DatabasePool;
+  database: Database;
   databaseUrl: string;
   emulator: StripeEmulator;
   stripeApiUrl: string;
@@ -79,6 +81,59 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** The clients the functions run on, as the tests build them. */
+export interface FunctionClients {
+  authenticate: Authenticate;
+  stripe: Stripe;
+  db: Database;
+  logger: Logger;
+}
+
+/** The functions' handlers, built on `clients` exactly as each function builds its own. */
+export interface FunctionHandlers {
+  checkout: Handler;
+  portal: Handler;
+  webhook: Handler;
+}
+
+/** Settings of {@link buildHandlers}; the tests' own by default. */
+export interface HandlerSettings {
+  priceId?: string;
+  siteUrl?: string;
+  webhookSecret?: string;
+}
+
+/** Builds every function's handler on the given clients, as each function builds its own. */
+export function buildHandlers(
+  clients: FunctionClients,
+  settings: HandlerSettings = {},
+): FunctionHandlers {
+  const { authenticate, stripe, db, logger } = clients;
+  const siteUrl = settings.siteUrl ?? SITE_URL;
+  return {
+    checkout: handlerWith(checkoutFunction, {
+      authenticate,
+      stripe,
+      db,
+      priceId: settings.priceId ?? DEFAULT_PRICE_ID,
+      siteUrl,
+      logger,
+    }),
+    portal: handlerWith(portalFunction, { authenticate, stripe, db, siteUrl, logger }),
+    webhook: handlerWith(webhookFunction, {
+      stripe,
+      db,
+      webhookSecret: settings.webhookSecret ?? WEBHOOK_SECRET,
+      logger,
+    }),
+  };
+}
+
+/** A token verifier that trusts `jwks` for tokens of the local issuer, as the functions do. */
+export function testAuthenticator(jwks: JsonWebKeySet, issuer: LocalIssuer): Authenticate {
+  return createAuthenticator({ jwks, supabaseUrl: SUPABASE_URL, issuers: [issuer.issuer] });
+}
+
 /** Starts a fresh environment. Prefer {@link harness}, which shares one per test file. */
 export async function startHarness(): Promise<Harness> {
   const database: StartedDatabase = await startDatabase({
@@ -96,16 +151,17 @@ export async function startHarness(): Promise<Harness> {
   const issuer = await createLocalIssuer(SUPABASE_URL);
   const logs: string[] = [];
   const logger = createLogger((line) => logs.push(line));
-  const authenticate = createAuthenticator({
-    jwks: issuer.jwks,
-    supabaseUrl: SUPABASE_URL,
-    issuers: [issuer.issuer],
+  const handlerDb = connectDatabase(database.url);
+  const handlers = buildHandlers({
+    authenticate: testAuthenticator(issuer.jwks, issuer),
+    stripe,
+    db: handlerDb,
+    logger,
   });
-  const handlerSql = connectDatabase(database.url);
 
   const harness: Harness = {
     sql,
-    database: handlerSql,
+    database: handlerDb,
     databaseUrl: database.url,
     emulator: stripeServer.emulator,
     stripeApiUrl: stripeServer.url,
@@ -113,27 +169,7 @@ export async function startHarness(): Promise<Harness> {
     issuer,
     logs,
     logger,
-    checkout: createCheckoutHandler({
-      authenticate,
-      stripe,
-      sql: handlerSql,
-      priceId: DEFAULT_PRICE_ID,
-      siteUrl: SITE_URL,
-      logger,
-    }),
-    portal: createPortalHandler({
-      authenticate,
-      stripe,
-      sql: handlerSql,
-      siteUrl: SITE_URL,
-      logger,
-    }),
-    webhook: createWebhookHandler({
-      stripe,
-      sql: handlerSql,
-      webhookSecret: WEBHOOK_SECRET,
-      logger,
-    }),
+    ...handlers,
     async createUser(email) {
       const address = email ?? `user-${crypto.randomUUID().slice(0, 8)}@example.com`;
       const [row] = await sql<{ id: string }[]>`
@@ -172,7 +208,7 @@ export async function startHarness(): Promise<Harness> {
       return row;
     },
     async close() {
-      await handlerSql.end();
+      await handlerDb.end();
       await sql.end();
       await stripeServer.close();
       await database.close();

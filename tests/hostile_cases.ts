@@ -686,16 +686,26 @@ function bodyCases(target: Target): HostileCase[] {
   }));
 }
 
-/** A future `iat` is accepted (jose checks `iat` only with `maxTokenAge`, which we do not set). */
-function futureIatCase(target: Target): HostileCase {
-  return {
-    name: "a token issued an hour in the future (accepted: iat is not checked)",
-    target,
-    status: 400,
-    error: (c) => c.acceptedMessage,
-    build: async (c) =>
-      withAuthorization(target, `Bearer ${await mintAt(c.issuer, 3600, c.user.id)}`),
-  };
+/** A token issued ahead of the server's clock is refused beyond a small tolerance for drift. */
+function futureIatCases(target: Target): HostileCase[] {
+  return [
+    {
+      name: "a token issued an hour in the future",
+      target,
+      status: 401,
+      error: "Invalid access token",
+      build: async (c) =>
+        withAuthorization(target, `Bearer ${await mintAt(c.issuer, 3600, c.user.id)}`),
+    },
+    {
+      name: "a token issued 10 s ahead of the server's clock (within the tolerance)",
+      target,
+      status: 400,
+      error: (c) => c.acceptedMessage,
+      build: async (c) =>
+        withAuthorization(target, `Bearer ${await mintAt(c.issuer, 10, c.user.id)}`),
+    },
+  ];
 }
 
 // ---- methods ------------------------------------------------------------------------------------
@@ -1172,7 +1182,7 @@ export function hostileCorpus(): HostileCase[] {
   const cases: HostileCase[] = [];
   for (const target of ["checkout", "portal"] as const) {
     cases.push(...headerCases(target), ...tokenCases(target), ...bodyCases(target));
-    cases.push(futureIatCase(target));
+    cases.push(...futureIatCases(target));
   }
   for (const target of ["checkout-controlled", "portal-controlled"] as const) {
     cases.push(...controlledTokenCases(target));

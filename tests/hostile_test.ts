@@ -1,16 +1,14 @@
 import assert from "node:assert/strict";
 import { DEFAULT_PRICE_ID, signPayload } from "../dev/stripe_emulator.ts";
-import { createAuthenticator } from "../supabase/functions/_shared/auth.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
-import { createCheckoutHandler } from "../supabase/functions/stripe-checkout/handler.ts";
-import { createPortalHandler } from "../supabase/functions/stripe-portal/handler.ts";
 import {
+  buildHandlers,
   closeHarness,
   type Harness,
   harnessTest,
   jsonOf,
   SITE_URL,
-  SUPABASE_URL,
+  testAuthenticator,
   WEBHOOK_SECRET,
 } from "./harness.ts";
 import {
@@ -40,24 +38,18 @@ const MIB = 1024 * 1024;
 
 /** The handlers by target, the controlled ones built exactly as the harness builds its own. */
 function handlersOf(h: Harness, controlled: ControlledKey): Record<Target, Handler> {
-  const authenticate = createAuthenticator({
-    jwks: controlled.jwks,
-    supabaseUrl: SUPABASE_URL,
-    issuers: [h.issuer.issuer],
-  });
-  const common = {
-    authenticate,
+  const controlledHandlers = buildHandlers({
+    authenticate: testAuthenticator(controlled.jwks, h.issuer),
     stripe: h.stripe,
-    sql: h.database,
-    siteUrl: SITE_URL,
+    db: h.database,
     logger: h.logger,
-  };
+  });
   return {
     checkout: h.checkout,
     portal: h.portal,
     webhook: h.webhook,
-    "checkout-controlled": createCheckoutHandler({ ...common, priceId: DEFAULT_PRICE_ID }),
-    "portal-controlled": createPortalHandler(common),
+    "checkout-controlled": controlledHandlers.checkout,
+    "portal-controlled": controlledHandlers.portal,
   };
 }
 

@@ -5,22 +5,18 @@
  * The handlers here run on their own pool whose URL carries a password, with a capturing logger.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_PRICE_ID, signPayload } from "../dev/stripe_emulator.ts";
-import { createAuthenticator } from "../supabase/functions/_shared/auth.ts";
-import { connectDatabase, type DatabasePool } from "../supabase/functions/_shared/db.ts";
+import { signPayload } from "../dev/stripe_emulator.ts";
+import { connectDatabase, type Database } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
 import { createLogger } from "../supabase/functions/_shared/log.ts";
 import type { Stripe } from "../supabase/functions/_shared/stripe.ts";
-import { createCheckoutHandler } from "../supabase/functions/stripe-checkout/handler.ts";
-import { createPortalHandler } from "../supabase/functions/stripe-portal/handler.ts";
-import { createWebhookHandler } from "../supabase/functions/stripe-webhook/handler.ts";
 import {
+  buildHandlers,
   closeHarness,
   type Harness,
   harnessTest,
-  SITE_URL,
   STRIPE_SECRET_KEY,
-  SUPABASE_URL,
+  testAuthenticator,
   WEBHOOK_SECRET,
 } from "./harness.ts";
 
@@ -70,28 +66,19 @@ function closedPort(): number {
 function logRig(h: Harness, databaseUrl = withPassword(h.databaseUrl)): LogRig {
   const lines: string[] = [];
   const logger = createLogger((line) => lines.push(line));
-  const sql: DatabasePool = connectDatabase(databaseUrl, { max: 2 });
-  const authenticate = createAuthenticator({
-    jwks: h.issuer.jwks,
-    supabaseUrl: SUPABASE_URL,
-    issuers: [h.issuer.issuer],
-  });
+  const sql: Database = connectDatabase(databaseUrl, { max: 2 });
   const secrets = [STRIPE_SECRET_KEY, WEBHOOK_SECRET, DATABASE_PASSWORD];
   const exchanges: Exchange[] = [];
   const rig: LogRig = {
     lines,
     secrets,
     exchanges,
-    checkout: createCheckoutHandler({
-      authenticate,
+    ...buildHandlers({
+      authenticate: testAuthenticator(h.issuer.jwks, h.issuer),
       stripe: h.stripe,
-      sql,
-      priceId: DEFAULT_PRICE_ID,
-      siteUrl: SITE_URL,
+      db: sql,
       logger,
     }),
-    portal: createPortalHandler({ authenticate, stripe: h.stripe, sql, siteUrl: SITE_URL, logger }),
-    webhook: createWebhookHandler({ stripe: h.stripe, sql, webhookSecret: WEBHOOK_SECRET, logger }),
     async send(handler, request) {
       const before = lines.length;
       const response = await handler(request);

@@ -5,10 +5,12 @@ import {
   idOf,
   isLive,
   toProfileUpdate,
-  toUserId,
 } from "../supabase/functions/_shared/subscription.ts";
+import { toUserId } from "../supabase/functions/_shared/user_id.ts";
 import {
   HANDLED_EVENT_TYPES,
+  type HandledEvent,
+  isHandled,
   subscriptionOf,
 } from "../supabase/functions/stripe-webhook/events.ts";
 import { APPLIED_TYPES } from "./history.ts";
@@ -45,6 +47,13 @@ function subscription(fields: Record<string, unknown>): Stripe.Subscription {
 
 function event(type: string, object: Record<string, unknown>): Stripe.Event {
   return { id: "evt_1", object: "event", type, data: { object } } as unknown as Stripe.Event;
+}
+
+/** An event of a handled type; fails the test when the webhook does not handle `type`. */
+function handled(type: string, object: Record<string, unknown>): HandledEvent {
+  const built = event(type, object);
+  assert.ok(isHandled(built), `${type} is not handled`);
+  return built;
 }
 
 Deno.test("toProfileUpdate maps an active subscription, seconds to dates", () => {
@@ -122,21 +131,21 @@ Deno.test("live statuses are the ones that block a second checkout", () => {
 });
 
 Deno.test("subscriptionOf finds the subscription and user of a subscription-mode checkout", () => {
-  const completed = event("checkout.session.completed", {
+  const completed = handled("checkout.session.completed", {
     mode: "subscription",
     subscription: "sub_1",
     metadata: { userId: USER_ID },
     client_reference_id: null,
   });
   assert.deepEqual(subscriptionOf(completed), { subscriptionId: "sub_1", userId: USER_ID });
-  const byReference = event("checkout.session.completed", {
+  const byReference = handled("checkout.session.completed", {
     mode: "subscription",
     subscription: { id: "sub_2" },
     metadata: {},
     client_reference_id: USER_ID,
   });
   assert.deepEqual(subscriptionOf(byReference), { subscriptionId: "sub_2", userId: USER_ID });
-  const payment = event("checkout.session.completed", {
+  const payment = handled("checkout.session.completed", {
     mode: "payment",
     subscription: null,
     metadata: {},
@@ -158,7 +167,7 @@ Deno.test("subscriptionOf reads every subscription event type", () => {
     ]
   ) {
     assert.deepEqual(
-      subscriptionOf(event(type, { id: "sub_3", metadata: { userId: USER_ID } })),
+      subscriptionOf(handled(type, { id: "sub_3", metadata: { userId: USER_ID } })),
       { subscriptionId: "sub_3", userId: USER_ID },
       type,
     );
@@ -169,7 +178,7 @@ Deno.test("subscriptionOf reads an invoice's subscription from its parent", () =
   for (
     const type of ["invoice.paid", "invoice.payment_failed", "invoice.payment_action_required"]
   ) {
-    const invoice = event(type, {
+    const invoice = handled(type, {
       parent: {
         type: "subscription_details",
         subscription_details: { subscription: "sub_4", metadata: { userId: USER_ID } },
@@ -177,12 +186,13 @@ Deno.test("subscriptionOf reads an invoice's subscription from its parent", () =
     });
     assert.deepEqual(subscriptionOf(invoice), { subscriptionId: "sub_4", userId: USER_ID }, type);
   }
-  assert.equal(subscriptionOf(event("invoice.paid", { parent: null })), null);
+  assert.equal(subscriptionOf(handled("invoice.paid", { parent: null })), null);
 });
 
-Deno.test("subscriptionOf ignores event types it does not handle", () => {
-  assert.equal(subscriptionOf(event("customer.created", { id: "cus_1" })), null);
-  assert.equal(subscriptionOf(event("invoice.created", { parent: null })), null);
+Deno.test("isHandled refuses event types the webhook does not apply", () => {
+  assert.equal(isHandled(event("customer.created", { id: "cus_1" })), false);
+  assert.equal(isHandled(event("invoice.created", { parent: null })), false);
+  assert.equal(isHandled(event("invoice.paid", { parent: null })), true);
 });
 
 Deno.test("the webhook handles exactly the event types the spec lists", () => {

@@ -10,7 +10,7 @@ import {
 } from "npm:jose@6.2.18";
 import type { IdentityConfig, Jwk } from "./config.ts";
 import { HttpError } from "./http.ts";
-import { toUserId } from "./subscription.ts";
+import { toUserId } from "./user_id.ts";
 
 /** The signed-in user a request acts for. */
 export interface AuthenticatedUser {
@@ -22,6 +22,8 @@ export interface AuthenticatedUser {
 export type Authenticate = (request: Request) => Promise<AuthenticatedUser>;
 
 const ALGORITHMS = ["ES256", "RS256", "HS256"];
+/** How far ahead of this clock a token's `iat` may be: servers' clocks drift a little. */
+const CLOCK_TOLERANCE_SECONDS = 30;
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
 
 /** Failures of our own (the key set cannot be fetched or is broken): these are 500s, not 401s. */
@@ -94,6 +96,12 @@ export function createAuthenticator(identity: IdentityConfig): Authenticate {
       }));
     } catch (error) {
       if (isServerSideFailure(error)) throw error;
+      throw new HttpError(401, "Invalid access token");
+    }
+    // jose checks `iat` only against a maximum age; a token from the future is refused here.
+    if (
+      typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS
+    ) {
       throw new HttpError(401, "Invalid access token");
     }
     if (payload.role !== "authenticated") {

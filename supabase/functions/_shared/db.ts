@@ -3,7 +3,7 @@ import { createPool, type Pool, type QueryResult } from "./pg.ts";
 import { isLive, LIVE_STATUSES, type ProfileUpdate } from "./subscription.ts";
 
 /** Options for {@link connectDatabase}. */
-export interface ConnectOptions {
+export interface DatabaseOptions {
   /** Most connections the pool opens. */
   max?: number;
   /** Milliseconds a query may wait for the database's answer (15 s by default). */
@@ -12,17 +12,14 @@ export interface ConnectOptions {
   onQuery?: (text: string) => void;
 }
 
-/** What the queries below run on. */
-export type Database = Pick<Pool, "query" | "transaction">;
-
-/** A {@link Database} that can be closed. */
-export type DatabasePool = Pool;
+/** The functions' database: a pool of connections that the queries below run on. */
+export type Database = Pool;
 
 /**
  * Opens a connection pool (connections open on first use). Every statement goes out as SQL text
  * with the simple protocol, for the reasons given at {@link statement}.
  */
-export function connectDatabase(url: string, options: ConnectOptions = {}): DatabasePool {
+export function connectDatabase(url: string, options: DatabaseOptions = {}): Database {
   return createPool(url, {
     max: options.max ?? 10,
     idleTimeoutMs: 30_000,
@@ -84,29 +81,24 @@ export interface BillingProfile {
 
 /** Reads a user's billing state in one round trip; undefined when the user has no profile. */
 export async function findBillingProfile(
-  sql: Database,
+  db: Database,
   userId: string,
 ): Promise<BillingProfile | undefined> {
   const [row] = rowsOf<{ status: string | null; customer_id: string | null }>(
-    await sql.query(statement`
+    await db.query(statement`
       select subscription_status as status, stripe_customer_id as customer_id
       from public.profiles where id = ${userId}::uuid`),
   );
   return row && { status: row.status, customerId: row.customer_id };
 }
 
-/**
- * Stores the user's Stripe customer, in one round trip. The commit does not wait for the disk:
- * should a crash lose it, the next checkout asks Stripe again with the same idempotency key and
- * gets the same customer back.
- */
+/** Stores the user's Stripe customer, in one round trip. */
 export async function saveCustomerId(
-  sql: Database,
+  db: Database,
   userId: string,
   customerId: string,
 ): Promise<void> {
-  await sql.query(statement`
-    set local synchronous_commit = off;
+  await db.query(statement`
     update public.profiles set stripe_customer_id = ${customerId}, updated_at = now()
     where id = ${userId}::uuid`);
 }
@@ -136,12 +128,12 @@ export type ApplyOutcome =
  * the profile change commit together or not at all.
  */
 export async function applyEventOnce(
-  sql: Database,
+  db: Database,
   event: LedgerEvent,
   subscriptionId: string,
   read: () => Promise<ProfileUpdate>,
 ): Promise<ApplyOutcome> {
-  const result = await sql.transaction(async (tx) => {
+  const result = await db.transaction(async (tx) => {
     const [claim] = rowsOf<{ fresh: boolean }>(
       await tx.query(statement`
         with inserted as (
@@ -157,7 +149,7 @@ export async function applyEventOnce(
     const written = rowsOf(await tx.commit(writeStatement(update)));
     return written.length > 0 ? "applied" : update;
   });
-  return typeof result === "string" ? result : await unappliedOutcome(sql, result);
+  return typeof result === "string" ? result : await unappliedOutcome(db, result);
 }
 
 /**
@@ -199,9 +191,9 @@ function writeStatement(update: ProfileUpdate): string {
  * query of its own, on this rare path only: folding the answer into the write (a CTE) costs
  * every event about 0.1 ms more.
  */
-async function unappliedOutcome(sql: Database, update: ProfileUpdate): Promise<ApplyOutcome> {
+async function unappliedOutcome(db: Database, update: ProfileUpdate): Promise<ApplyOutcome> {
   const [row] = rowsOf<{ known: boolean }>(
-    await sql.query(statement`
+    await db.query(statement`
       select exists (
         select 1 from public.profiles
         where id = ${update.userId}::uuid or stripe_customer_id = ${update.customerId}

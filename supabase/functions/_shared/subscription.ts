@@ -1,5 +1,6 @@
 /** Subscription state: what counts as live, and the pure mapping from Stripe to a profile row. */
 import type { Stripe } from "./stripe.ts";
+import { toUserId } from "./user_id.ts";
 
 /** Statuses of a subscription the user still holds; checkout refuses a second one. */
 export const LIVE_STATUSES: readonly Stripe.Subscription.Status[] = [
@@ -29,16 +30,6 @@ export interface ProfileUpdate {
   createdAt: Date;
   /** The user the subscription was bought for (its `metadata.userId`), when it names a valid one. */
   userId: string | null;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * A user id (a token's subject, a `userId` in metadata) in lowercase, or null when absent or not
- * a UUID, so that nothing else can reach SQL as one.
- */
-export function toUserId(value: string | null | undefined): string | null {
-  return typeof value === "string" && UUID.test(value) ? value.toLowerCase() : null;
 }
 
 /** Converts Stripe's seconds since the epoch to a Date; null stays null. */

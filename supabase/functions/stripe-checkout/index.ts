@@ -1,10 +1,4 @@
-import { buildOnFirstRequest } from "../_shared/http.ts";
-import { createLogger } from "../_shared/log.ts";
-import { CHECKOUT_HTTP, checkoutHandlerFromEnv } from "./handler.ts";
+import { serveFunction } from "../_shared/serve.ts";
+import { checkoutFunction } from "./handler.ts";
 
-Deno.serve(
-  buildOnFirstRequest(
-    { ...CHECKOUT_HTTP, logger: createLogger() },
-    () => checkoutHandlerFromEnv(),
-  ),
-);
+serveFunction(checkoutFunction);

@@ -1,10 +1,4 @@
-import { buildOnFirstRequest } from "../_shared/http.ts";
-import { createLogger } from "../_shared/log.ts";
-import { PORTAL_HTTP, portalHandlerFromEnv } from "./handler.ts";
+import { serveFunction } from "../_shared/serve.ts";
+import { portalFunction } from "./handler.ts";
 
-Deno.serve(
-  buildOnFirstRequest(
-    { ...PORTAL_HTTP, logger: createLogger() },
-    () => portalHandlerFromEnv(),
-  ),
-);
+serveFunction(portalFunction);

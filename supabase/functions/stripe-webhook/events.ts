@@ -1,8 +1,12 @@
-/** Which Stripe events the webhook handles, and the subscription each one is about. */
+/** Which Stripe events the webhook handles, and what each one is about. */
 import type { Stripe } from "../_shared/stripe.ts";
-import { idOf, toUserId } from "../_shared/subscription.ts";
+import { idOf } from "../_shared/subscription.ts";
+import { toUserId } from "../_shared/user_id.ts";
 
-/** The event types the webhook applies; every other type is acknowledged and ignored. */
+/**
+ * The event types the webhook applies; every other type is acknowledged and ignored. The switch
+ * in {@link subscriptionOf} must have a case for each (the type checker holds it to that).
+ */
 export const HANDLED_EVENT_TYPES = [
   "checkout.session.completed",
   "customer.subscription.created",
@@ -18,6 +22,17 @@ export const HANDLED_EVENT_TYPES = [
   "invoice.payment_action_required",
 ] as const satisfies readonly Stripe.Event.Type[];
 
+/** An event type the webhook applies. */
+export type HandledEventType = typeof HANDLED_EVENT_TYPES[number];
+
+/** An event the webhook applies, its object narrowed by its type. */
+export type HandledEvent = Extract<Stripe.Event, { type: HandledEventType }>;
+
+/** True when the webhook applies `event`'s type. */
+export function isHandled(event: Stripe.Event): event is HandledEvent {
+  return HANDLED_EVENT_TYPES.some((type) => type === event.type);
+}
+
 /** The subscription an event is about, and the user it names, if any. */
 export interface SubscriptionRef {
   subscriptionId: string;
@@ -25,10 +40,10 @@ export interface SubscriptionRef {
 }
 
 /**
- * Finds the subscription an event concerns: null for types we do not handle and for events
- * without one (a one-off payment's checkout, an invoice outside any subscription).
+ * Finds the subscription an event concerns: null for an event about none (a one-off payment's
+ * checkout, an invoice outside any subscription).
  */
-export function subscriptionOf(event: Stripe.Event): SubscriptionRef | null {
+export function subscriptionOf(event: HandledEvent): SubscriptionRef | null {
   switch (event.type) {
     case "checkout.session.completed": {
       const session = event.data.object;
@@ -60,6 +75,6 @@ export function subscriptionOf(event: Stripe.Event): SubscriptionRef | null {
       return { subscriptionId, userId: toUserId(details?.metadata?.userId) };
     }
     default:
-      return null;
+      return event satisfies never;
   }
 }

@@ -1,23 +1,17 @@
 /** stripe-webhook: verifies Stripe's signature, then applies the event to the profile once. */
-import { type EnvReader, loadConfig } from "../_shared/config.ts";
+import { loadConfig } from "../_shared/config.ts";
 import {
   applyEventOnce,
   type ApplyOutcome,
   connectDatabase,
   type Database,
 } from "../_shared/db.ts";
-import {
-  createHttpHandler,
-  type Handler,
-  HttpError,
-  type HttpHandlerOptions,
-  jsonResponse,
-  readBodyText,
-} from "../_shared/http.ts";
-import { createLogger, type Logger } from "../_shared/log.ts";
-import { createStripe, Stripe, verifyWebhook, withoutCallerStack } from "../_shared/stripe.ts";
+import { HttpError, jsonResponse, readBodyText } from "../_shared/http.ts";
+import type { Logger } from "../_shared/log.ts";
+import type { EdgeFunction, Route } from "../_shared/serve.ts";
+import { createStripe, Stripe, verifyWebhook } from "../_shared/stripe.ts";
 import { toProfileUpdate } from "../_shared/subscription.ts";
-import { HANDLED_EVENT_TYPES, subscriptionOf } from "./events.ts";
+import { isHandled, subscriptionOf } from "./events.ts";
 
 /** The largest webhook body accepted. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -25,7 +19,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** What the webhook handler runs on. */
 export interface WebhookDeps {
   stripe: Stripe;
-  sql: Database;
+  db: Database;
   webhookSecret: string;
   logger: Logger;
 }
@@ -37,20 +31,15 @@ export type EventOutcome = ApplyOutcome | "ignored" | "unhandled";
  * Applies one verified event. The subscription is re-read from Stripe under a lock, so whatever
  * order, duplication or concurrency events arrive in, the profile ends at Stripe's current state.
  */
-export function processEvent(
+export async function processEvent(
   event: Stripe.Event,
-  deps: Pick<WebhookDeps, "stripe" | "sql">,
+  deps: Pick<WebhookDeps, "stripe" | "db">,
 ): Promise<EventOutcome> {
+  if (!isHandled(event)) return "unhandled";
   const ref = subscriptionOf(event);
-  if (ref === null) {
-    const handled = HANDLED_EVENT_TYPES.some((type) => type === event.type);
-    return Promise.resolve(handled ? "ignored" : "unhandled");
-  }
-  return applyEventOnce(deps.sql, event, ref.subscriptionId, async () => {
-    const subscription = await withoutCallerStack(() =>
-      deps.stripe.subscriptions.retrieve(ref.subscriptionId)
-    );
-    const update = toProfileUpdate(subscription);
+  if (ref === null) return "ignored";
+  return await applyEventOnce(deps.db, event, ref.subscriptionId, async () => {
+    const update = toProfileUpdate(await deps.stripe.subscriptions.retrieve(ref.subscriptionId));
     return { ...update, userId: update.userId ?? ref.userId };
   });
 }
@@ -64,49 +53,44 @@ function isEventShaped(event: unknown): event is Stripe.Event {
     typeof data.object === "object" && data.object !== null;
 }
 
-/** How the function's requests are named in the log, and what its own failures answer. */
-export const WEBHOOK_HTTP: Omit<HttpHandlerOptions, "logger"> = {
+/** Creates the `stripe-webhook` route. */
+export function createWebhookRoute(deps: WebhookDeps): Route {
+  return async (request, context) => {
+    const signature = request.headers.get("stripe-signature");
+    const payload = await readBodyText(request, MAX_BODY_BYTES);
+    if (signature === null || signature === "") throw new HttpError(400, "Invalid signature");
+    let event: unknown;
+    try {
+      event = await verifyWebhook(deps.stripe, payload, signature, deps.webhookSecret);
+    } catch (error) {
+      if (error instanceof Stripe.errors.StripeSignatureVerificationError) {
+        throw new HttpError(400, "Invalid signature");
+      }
+      throw new HttpError(400, "Invalid payload");
+    }
+    if (!isEventShaped(event)) throw new HttpError(400, "Invalid payload");
+    context.log.eventId = event.id;
+    context.log.eventType = event.type;
+    context.log.eventOutcome = await processEvent(event, deps);
+    return jsonResponse({ received: true });
+  };
+}
+
+/** The `stripe-webhook` function. */
+export const webhookFunction: EdgeFunction<WebhookDeps> = {
   name: "stripe-webhook",
   failureMessage: "Webhook handler failed",
+  route: createWebhookRoute,
+  depsFromEnv(env, logger) {
+    const config = loadConfig(
+      ["stripeSecretKey", "stripeWebhookSecret", "stripeApi", "databaseUrl"],
+      env,
+    );
+    return {
+      stripe: createStripe({ secretKey: config.stripeSecretKey, api: config.stripeApi }),
+      db: connectDatabase(config.databaseUrl),
+      webhookSecret: config.stripeWebhookSecret,
+      logger,
+    };
+  },
 };
-
-/** Creates the `stripe-webhook` handler. */
-export function createWebhookHandler(deps: WebhookDeps): Handler {
-  return createHttpHandler(
-    { ...WEBHOOK_HTTP, logger: deps.logger },
-    async (request, context) => {
-      const signature = request.headers.get("stripe-signature");
-      const payload = await readBodyText(request, MAX_BODY_BYTES);
-      if (signature === null || signature === "") throw new HttpError(400, "Invalid signature");
-      let event: unknown;
-      try {
-        event = await verifyWebhook(deps.stripe, payload, signature, deps.webhookSecret);
-      } catch (error) {
-        if (error instanceof Stripe.errors.StripeSignatureVerificationError) {
-          throw new HttpError(400, "Invalid signature");
-        }
-        throw new HttpError(400, "Invalid payload");
-      }
-      if (!isEventShaped(event)) throw new HttpError(400, "Invalid payload");
-      context.log.eventId = event.id;
-      context.log.eventType = event.type;
-      const outcome = await processEvent(event, deps);
-      context.log.eventOutcome = outcome;
-      return jsonResponse({ received: true });
-    },
-  );
-}
-
-/** Builds the handler from the environment, with real clients. */
-export function webhookHandlerFromEnv(env?: EnvReader): Handler {
-  const config = loadConfig(
-    ["stripeSecretKey", "stripeWebhookSecret", "stripeApi", "databaseUrl"],
-    env,
-  );
-  return createWebhookHandler({
-    stripe: createStripe({ secretKey: config.stripeSecretKey, api: config.stripeApi }),
-    sql: connectDatabase(config.databaseUrl),
-    webhookSecret: config.stripeWebhookSecret,
-    logger: createLogger(),
-  });
-}
