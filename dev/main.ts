@@ -9,8 +9,17 @@ import { functionHandler } from "../supabase/functions/_shared/serve.ts";
 import { checkoutFunction } from "../supabase/functions/stripe-checkout/handler.ts";
 import { portalFunction } from "../supabase/functions/stripe-portal/handler.ts";
 import { webhookFunction } from "../supabase/functions/stripe-webhook/handler.ts";
+import { syncFunction } from "../supabase/functions/stripe-sync/handler.ts";
 import { startDatabase } from "./database.ts";
 import { readDevEnv } from "./env.ts";
+import {
+  LOCAL_PORTS,
+  LOCAL_STRIPE_SECRET_KEY,
+  LOCAL_SYNC_INTERVAL_SECONDS,
+  LOCAL_SYNC_SECRET,
+  LOCAL_WEBHOOK_SECRET,
+} from "./local.ts";
+import { startSyncLoop } from "./sync_loop.ts";
 import { createLocalIssuer } from "./issuer.ts";
 import { createDevHandler, type DevRoutes } from "./server.ts";
 import { DEFAULT_PRICE_ID, startStripeEmulator } from "./stripe_emulator.ts";
@@ -42,6 +51,22 @@ function describeStartError(what: string, port: number, error: unknown): never {
   fail(`the ${what} could not start: ${error instanceof Error ? error.message : String(error)}`);
 }
 
+function parseSeconds(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 0) {
+    fail(`${name} must be a whole number of seconds (0 turns it off), got "${value}"`);
+  }
+  return seconds;
+}
+
+function describeSync(interval: number, secret: string | undefined): string {
+  if (interval === 0) return "off (SYNC_INTERVAL_SECONDS=0)";
+  if (secret === undefined) return "off: set BILLING_SYNC_SECRET to run a pass every minute";
+  const shown = secret === LOCAL_SYNC_SECRET ? ` (Authorization: Bearer ${secret})` : "";
+  return `a pass every ${interval} s${shown}`;
+}
+
 async function main() {
   if (Deno.args.includes("--help")) {
     console.log(
@@ -60,7 +85,7 @@ async function main() {
   const env = await readDevEnv();
   const get = (name: string) => env.get(name) || undefined;
 
-  const port = parsePort("PORT", get("PORT"), 54321);
+  const port = parsePort("PORT", get("PORT"), LOCAL_PORTS.app);
   const baseUrl = `http://127.0.0.1:${port}`;
   const defaults: string[] = [];
   const cleanups: (() => Promise<void>)[] = [];
@@ -68,7 +93,7 @@ async function main() {
   // Database: the configured one as is, else embedded Postgres with the migrations applied.
   let databaseUrl = get("SUPABASE_DB_URL");
   if (databaseUrl === undefined) {
-    const dbPort = parsePort("DB_PORT", get("DB_PORT"), 54322);
+    const dbPort = parsePort("DB_PORT", get("DB_PORT"), LOCAL_PORTS.db);
     const dataDir = `${DATA_DIR}db`;
     const database = await startDatabase({ dataDir, port: dbPort }).catch(
       (error) => describeStartError("embedded database", dbPort, error),
@@ -97,9 +122,13 @@ async function main() {
 
   // Stripe: the real API (or STRIPE_API_URL) with a key, else the local emulator.
   if (get("STRIPE_SECRET_KEY") === undefined) {
-    const stripePort = parsePort("STRIPE_EMULATOR_PORT", get("STRIPE_EMULATOR_PORT"), 12111);
-    const secretKey = "sk_test_local_emulator";
-    const webhookSecret = get("STRIPE_WEBHOOK_SECRET") ?? "whsec_local_emulator";
+    const stripePort = parsePort(
+      "STRIPE_EMULATOR_PORT",
+      get("STRIPE_EMULATOR_PORT"),
+      LOCAL_PORTS.stripe,
+    );
+    const secretKey = LOCAL_STRIPE_SECRET_KEY;
+    const webhookSecret = get("STRIPE_WEBHOOK_SECRET") ?? LOCAL_WEBHOOK_SECRET;
     const emulator = await startStripeEmulator({
       port: stripePort,
       secretKey,
@@ -111,6 +140,7 @@ async function main() {
     env.set("STRIPE_API_URL", emulator.url);
     env.set("STRIPE_WEBHOOK_SECRET", webhookSecret);
     if (get("STRIPE_PRICE_ID") === undefined) env.set("STRIPE_PRICE_ID", DEFAULT_PRICE_ID);
+    if (get("BILLING_SYNC_SECRET") === undefined) env.set("BILLING_SYNC_SECRET", LOCAL_SYNC_SECRET);
     defaults.push(`stripe     local emulator at ${emulator.url}, webhooks to the local function`);
   } else {
     const api = get("STRIPE_API_URL") ?? "https://api.stripe.com";
@@ -121,10 +151,12 @@ async function main() {
   if (get("URL") === undefined) env.set("URL", "http://localhost:3000");
 
   const options = { env: get, logger: createLogger() };
+  const sync = functionHandler(syncFunction, options);
   const handler = createDevHandler({
     checkout: functionHandler(checkoutFunction, options),
     portal: functionHandler(portalFunction, options),
     webhook: functionHandler(webhookFunction, options),
+    sync,
     identity,
   });
 
@@ -133,6 +165,22 @@ async function main() {
     server = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, handler);
   } catch (error) {
     describeStartError("function server", port, error);
+  }
+
+  const syncSecret = get("BILLING_SYNC_SECRET");
+  const interval = parseSeconds(
+    "SYNC_INTERVAL_SECONDS",
+    get("SYNC_INTERVAL_SECONDS"),
+    LOCAL_SYNC_INTERVAL_SECONDS,
+  );
+  if (interval > 0 && syncSecret !== undefined) {
+    const loop = startSyncLoop({
+      handler: sync,
+      secret: syncSecret,
+      intervalSeconds: interval,
+      log: (line) => console.log(line),
+    });
+    cleanups.unshift(loop.stop);
   }
 
   const tokenHint = identity
@@ -145,9 +193,11 @@ async function main() {
     `  POST ${baseUrl}/functions/v1/stripe-checkout   (also /api/stripe/checkout)`,
     `  POST ${baseUrl}/functions/v1/stripe-portal     (also /api/stripe/portal)`,
     `  POST ${baseUrl}/functions/v1/stripe-webhook    (also /api/stripe/webhook)`,
+    `  POST ${baseUrl}/functions/v1/stripe-sync       (also /api/stripe/sync)`,
     "",
     ...defaults.map((line) => `  ${line}`),
     `  redirects  ${get("URL")}/dashboard`,
+    `  sync       ${describeSync(interval, syncSecret)}`,
     "",
     `Get a token:  ${tokenHint}`,
     `Try it:       curl -X POST ${baseUrl}/functions/v1/stripe-checkout -H "Authorization: Bearer $TOKEN"`,

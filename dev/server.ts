@@ -1,4 +1,4 @@
-/** The local server's routes: the three functions at both path styles, plus local identity. */
+/** The local server's routes: the functions at both path styles, plus local identity. */
 import type { Sql } from "./postgres.ts";
 import { type Handler, jsonResponse } from "../supabase/functions/_shared/http.ts";
 import type { LocalIssuer } from "./issuer.ts";
@@ -8,6 +8,7 @@ export interface DevRoutes {
   checkout: Handler;
   portal: Handler;
   webhook: Handler;
+  sync: Handler;
   /** The local token issuer, when no Supabase project is configured. */
   identity?: { issuer: LocalIssuer; sql: Sql };
 }
@@ -54,9 +55,11 @@ export function createDevHandler(routes: DevRoutes): Handler {
     ["/functions/v1/stripe-checkout", routes.checkout],
     ["/functions/v1/stripe-portal", routes.portal],
     ["/functions/v1/stripe-webhook", routes.webhook],
+    ["/functions/v1/stripe-sync", routes.sync],
     ["/api/stripe/checkout", routes.checkout],
     ["/api/stripe/portal", routes.portal],
     ["/api/stripe/webhook", routes.webhook],
+    ["/api/stripe/sync", routes.sync],
   ]);
   return async (request) => {
     const path = new URL(request.url).pathname.replace(/\/+$/, "");

@@ -8,9 +8,10 @@ import {
 import { checkoutFunction } from "../supabase/functions/stripe-checkout/handler.ts";
 import { portalFunction } from "../supabase/functions/stripe-portal/handler.ts";
 import { webhookFunction } from "../supabase/functions/stripe-webhook/handler.ts";
+import { syncFunction } from "../supabase/functions/stripe-sync/handler.ts";
 
 const FUNCTIONS_DIR = new URL("../supabase/functions/", import.meta.url);
-const NAMES = ["stripe-checkout", "stripe-portal", "stripe-webhook"];
+const NAMES = ["stripe-checkout", "stripe-portal", "stripe-webhook", "stripe-sync"];
 
 interface ModuleInfo {
   specifier: string;
@@ -60,14 +61,14 @@ Deno.test("each function's import graph stays inside supabase/functions and reso
   }
 });
 
-Deno.test("supabase/config.toml turns verify_jwt off for the webhook only", async () => {
+Deno.test("supabase/config.toml turns verify_jwt off for the webhook and the sync only", async () => {
   const toml = await Deno.readTextFile(new URL("../supabase/config.toml", import.meta.url));
   const sections = toml.split(/^\[/m);
   for (const name of NAMES) {
     const section = sections.find((s) => s.startsWith(`functions.${name}]`));
     assert.ok(section, name);
     const off = /^verify_jwt\s*=\s*false/m.test(section);
-    assert.equal(off, name === "stripe-webhook", name);
+    assert.equal(off, name === "stripe-webhook" || name === "stripe-sync", name);
   }
 });
 
@@ -101,4 +102,5 @@ Deno.test("a missing variable answers 500 Server misconfigured and is named in t
   await assertMisconfigured(checkoutFunction, "STRIPE_PRICE_ID");
   await assertMisconfigured(portalFunction, "URL");
   await assertMisconfigured(webhookFunction, "STRIPE_WEBHOOK_SECRET");
+  await assertMisconfigured(syncFunction, "BILLING_SYNC_SECRET");
 });

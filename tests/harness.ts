@@ -22,11 +22,13 @@ import { handlerWith } from "../supabase/functions/_shared/serve.ts";
 import { checkoutFunction } from "../supabase/functions/stripe-checkout/handler.ts";
 import { portalFunction } from "../supabase/functions/stripe-portal/handler.ts";
 import { webhookFunction } from "../supabase/functions/stripe-webhook/handler.ts";
+import { syncFunction, type SyncFunctionDeps } from "../supabase/functions/stripe-sync/handler.ts";
 
 export const SITE_URL = "http://app.localhost:3000";
 export const SUPABASE_URL = "http://127.0.0.1:54321";
 export const STRIPE_SECRET_KEY = "sk_test_harness";
 export const WEBHOOK_SECRET = "whsec_harness_secret";
+export const SYNC_SECRET = "sync-secret-of-the-tests";
 
 /** A signed-in user of the tests. */
 export interface TestUser {
@@ -68,6 +70,7 @@ export interface Harness {
   checkout: Handler;
   portal: Handler;
   webhook: Handler;
+  sync: Handler;
   createUser(email?: string): Promise<TestUser>;
   token(userId: string, claims?: Record<string, unknown>, options?: MintOptions): Promise<string>;
   /** POSTs to a handler with the user's token. */
@@ -94,6 +97,7 @@ export interface FunctionHandlers {
   checkout: Handler;
   portal: Handler;
   webhook: Handler;
+  sync: Handler;
 }
 
 /** Settings of {@link buildHandlers}; the tests' own by default. */
@@ -101,6 +105,9 @@ export interface HandlerSettings {
   priceId?: string;
   siteUrl?: string;
   webhookSecret?: string;
+  syncSecret?: string;
+  /** The sync's bounds per call (pages, page size, time). */
+  syncLimits?: SyncFunctionDeps["limits"];
 }
 
 /** Builds every function's handler on the given clients, as each function builds its own. */
@@ -125,6 +132,13 @@ export function buildHandlers(
       db,
       webhookSecret: settings.webhookSecret ?? WEBHOOK_SECRET,
       logger,
+    }),
+    sync: handlerWith(syncFunction, {
+      stripe,
+      db,
+      syncSecret: settings.syncSecret ?? SYNC_SECRET,
+      logger,
+      ...(settings.syncLimits && { limits: settings.syncLimits }),
     }),
   };
 }

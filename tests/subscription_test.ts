@@ -12,7 +12,7 @@ import {
   type HandledEvent,
   isHandled,
   subscriptionOf,
-} from "../supabase/functions/stripe-webhook/events.ts";
+} from "../supabase/functions/_shared/events.ts";
 import { APPLIED_TYPES } from "./history.ts";
 
 const USER_ID = "0b5f3c9e-8a57-4c1e-9f4e-2d7f3c1a9b10";

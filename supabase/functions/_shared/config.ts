@@ -17,6 +17,7 @@ export interface Config {
   stripeApi: StripeApiLocation | undefined;
   identity: IdentityConfig;
   databaseUrl: string;
+  billingSyncSecret: string;
 }
 
 /** How user tokens are verified: inline JWKS, or fetched from the project URL. */
@@ -184,6 +185,17 @@ function readDatabaseUrl(env: EnvReader): string {
   return value;
 }
 
+/** The bearer secret of `stripe-sync`: long enough not to be guessed, one token of text. */
+function readSyncSecret(env: EnvReader): string {
+  const secret = required(env, "BILLING_SYNC_SECRET");
+  if (secret.length < 16 || /\s/.test(secret)) {
+    throw new ConfigError(
+      `Malformed environment variable "BILLING_SYNC_SECRET": expected 16 or more characters without spaces`,
+    );
+  }
+  return secret;
+}
+
 const READERS: { [K in ConfigKey]: (env: EnvReader) => Config[K] } = {
   stripeSecretKey: readStripeSecretKey,
   stripePriceId: readPriceId,
@@ -192,6 +204,7 @@ const READERS: { [K in ConfigKey]: (env: EnvReader) => Config[K] } = {
   stripeApi: readStripeApi,
   identity: readIdentity,
   databaseUrl: readDatabaseUrl,
+  billingSyncSecret: readSyncSecret,
 };
 
 /**

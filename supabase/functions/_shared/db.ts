@@ -30,7 +30,7 @@ export function connectDatabase(url: string, options: DatabaseOptions = {}): Dat
 }
 
 /** The rows of the statement at `index` of a query's results. */
-function rowsOf<T>(results: QueryResult[], index = 0): T[] {
+export function rowsOf<T>(results: QueryResult[], index = 0): T[] {
   return (results[index]?.rows ?? []) as T[];
 }
 
@@ -109,7 +109,7 @@ export interface LedgerEvent {
   type: string;
 }
 
-/** How applying one event ended. */
+/** How applying one event (or repairing one subscription) ended. */
 export type ApplyOutcome =
   /** The profile now holds the subscription's state. */
   | "applied"
@@ -118,7 +118,12 @@ export type ApplyOutcome =
   /** No profile matches the subscription's user or customer; logged and acknowledged. */
   | "unmatched"
   /** The profile tracks a newer or live subscription; this older one does not replace it. */
-  | "superseded";
+  | "superseded"
+  /** Stripe no longer has the subscription; only the ledger records the event. */
+  | "gone";
+
+/** Reads a subscription's current state at Stripe; "gone" when Stripe no longer has it. */
+export type SubscriptionRead = () => Promise<ProfileUpdate | "gone">;
 
 /**
  * Applies one event exactly once, in one transaction of two round trips: the first begins it,
@@ -131,21 +136,53 @@ export async function applyEventOnce(
   db: Database,
   event: LedgerEvent,
   subscriptionId: string,
-  read: () => Promise<ProfileUpdate>,
+  read: SubscriptionRead,
+): Promise<ApplyOutcome> {
+  return await writeLocked(db, subscriptionId, read, event);
+}
+
+/**
+ * Writes a subscription's current state onto its profile under the same lock as
+ * {@link applyEventOnce}, without an event: the sync's repair of a profile that drifted. A
+ * webhook applying the same subscription at the same time waits for it, or it for the webhook,
+ * and each writes what Stripe says after the other.
+ */
+export async function repairSubscription(
+  db: Database,
+  subscriptionId: string,
+  read: SubscriptionRead,
+): Promise<ApplyOutcome> {
+  return await writeLocked(db, subscriptionId, read);
+}
+
+async function writeLocked(
+  db: Database,
+  subscriptionId: string,
+  read: SubscriptionRead,
+  event?: LedgerEvent,
 ): Promise<ApplyOutcome> {
   const result = await db.transaction(async (tx) => {
-    const [claim] = rowsOf<{ fresh: boolean }>(
+    if (event === undefined) {
       await tx.query(statement`
-        with inserted as (
-          insert into public.stripe_events (id, type) values (${event.id}, ${event.type})
-          on conflict (id) do nothing
-          returning 1
-        )
-        select exists (select 1 from inserted) as fresh,
-          pg_advisory_xact_lock(hashtextextended(${subscriptionId}, 0)) is null as locked`),
-    );
-    if (!claim?.fresh) return "duplicate";
+        select pg_advisory_xact_lock(hashtextextended(${subscriptionId}, 0)) is null as locked`);
+    } else {
+      const [claim] = rowsOf<{ fresh: boolean }>(
+        await tx.query(statement`
+          with inserted as (
+            insert into public.stripe_events (id, type) values (${event.id}, ${event.type})
+            on conflict (id) do nothing
+            returning 1
+          )
+          select exists (select 1 from inserted) as fresh,
+            pg_advisory_xact_lock(hashtextextended(${subscriptionId}, 0)) is null as locked`),
+      );
+      if (!claim?.fresh) return "duplicate";
+    }
     const update = await read();
+    if (update === "gone") {
+      await tx.commit();
+      return "gone";
+    }
     const written = rowsOf(await tx.commit(writeStatement(update)));
     return written.length > 0 ? "applied" : update;
   });
@@ -200,4 +237,50 @@ async function unappliedOutcome(db: Database, update: ProfileUpdate): Promise<Ap
       ) as known`),
   );
   return row?.known ? "superseded" : "unmatched";
+}
+
+/** Of these event ids, the ones the ledger already holds, in one round trip. */
+export async function eventsInLedger(db: Database, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = rowsOf<{ id: string }>(
+    await db.query(statement`select id from public.stripe_events where id = any(${ids})`),
+  );
+  return new Set(rows.map((row) => row.id));
+}
+
+/** A profile's billing columns, as the sync compares them with Stripe. */
+export interface ProfileBilling {
+  id: string;
+  stripe_customer_id: string | null;
+  stripe_subscription_id: string | null;
+  subscription_status: string | null;
+  price_id: string | null;
+  current_period_end: Date | null;
+  cancel_at_period_end: boolean;
+  cancel_at: Date | null;
+  canceled_at: Date | null;
+  trial_end: Date | null;
+  subscription_created_at: Date | null;
+}
+
+/**
+ * The profiles a page of subscriptions may belong to (by subscription, user or customer), in one
+ * round trip.
+ */
+export async function profilesForSubscriptions(
+  db: Database,
+  updates: readonly ProfileUpdate[],
+): Promise<ProfileBilling[]> {
+  if (updates.length === 0) return [];
+  const userIds = updates.flatMap((update) => update.userId ?? []);
+  return rowsOf<ProfileBilling>(
+    await db.query(statement`
+      select id, stripe_customer_id, stripe_subscription_id, subscription_status, price_id,
+        current_period_end, cancel_at_period_end, cancel_at, canceled_at, trial_end,
+        subscription_created_at
+      from public.profiles
+      where stripe_subscription_id = any(${updates.map((update) => update.subscriptionId)})
+        or stripe_customer_id = any(${updates.map((update) => update.customerId)})
+        or id = any(${userIds}::uuid[])`),
+  );
 }

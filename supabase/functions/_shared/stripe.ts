@@ -54,3 +54,9 @@ export function isMissingCustomer(error: unknown): boolean {
 export function isRefusedEmail(error: unknown): boolean {
   return error instanceof Stripe.errors.StripeInvalidRequestError && error.param === "email";
 }
+
+/** True for Stripe's "No such ..." answer about the object asked for (it was deleted, or never was). */
+export function isMissingObject(error: unknown): boolean {
+  return error instanceof Stripe.errors.StripeInvalidRequestError &&
+    error.code === "resource_missing";
+}

@@ -66,3 +66,24 @@ export function toProfileUpdate(subscription: Stripe.Subscription): ProfileUpdat
     userId: toUserId(subscription.metadata?.userId),
   };
 }
+
+/** What ranks a subscription on a profile: whether it is live, when it was made, its id. */
+export interface SubscriptionRank {
+  status: string | null;
+  createdAt: Date | null;
+  subscriptionId: string | null;
+}
+
+/**
+ * True when `candidate` ranks above `held` for one profile: live before ended, then newest, then
+ * (for two made in the same second) the greater id. The database's write of a subscription
+ * (`_shared/db.ts`) ranks with the same rule, in SQL.
+ */
+export function outranks(candidate: SubscriptionRank, held: SubscriptionRank): boolean {
+  const live = Number(isLive(candidate.status)) - Number(isLive(held.status));
+  if (live !== 0) return live > 0;
+  const created = (candidate.createdAt?.getTime() ?? -Infinity) -
+    (held.createdAt?.getTime() ?? -Infinity);
+  if (created !== 0 && !Number.isNaN(created)) return created > 0;
+  return (candidate.subscriptionId ?? "") > (held.subscriptionId ?? "");
+}

@@ -1,17 +1,11 @@
 /** stripe-webhook: verifies Stripe's signature, then applies the event to the profile once. */
 import { loadConfig } from "../_shared/config.ts";
-import {
-  applyEventOnce,
-  type ApplyOutcome,
-  connectDatabase,
-  type Database,
-} from "../_shared/db.ts";
+import { applyEvent } from "../_shared/apply.ts";
+import { connectDatabase, type Database } from "../_shared/db.ts";
 import { HttpError, jsonResponse, readBodyText } from "../_shared/http.ts";
 import type { Logger } from "../_shared/log.ts";
 import type { EdgeFunction, Route } from "../_shared/serve.ts";
 import { createStripe, Stripe, verifyWebhook } from "../_shared/stripe.ts";
-import { toProfileUpdate } from "../_shared/subscription.ts";
-import { isHandled, subscriptionOf } from "./events.ts";
 
 /** The largest webhook body accepted. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -22,26 +16,6 @@ export interface WebhookDeps {
   db: Database;
   webhookSecret: string;
   logger: Logger;
-}
-
-/** How an event ended: applied to the database, or acknowledged without a change. */
-export type EventOutcome = ApplyOutcome | "ignored" | "unhandled";
-
-/**
- * Applies one verified event. The subscription is re-read from Stripe under a lock, so whatever
- * order, duplication or concurrency events arrive in, the profile ends at Stripe's current state.
- */
-export async function processEvent(
-  event: Stripe.Event,
-  deps: Pick<WebhookDeps, "stripe" | "db">,
-): Promise<EventOutcome> {
-  if (!isHandled(event)) return "unhandled";
-  const ref = subscriptionOf(event);
-  if (ref === null) return "ignored";
-  return await applyEventOnce(deps.db, event, ref.subscriptionId, async () => {
-    const update = toProfileUpdate(await deps.stripe.subscriptions.retrieve(ref.subscriptionId));
-    return { ...update, userId: update.userId ?? ref.userId };
-  });
 }
 
 /** A signed body is Stripe's, but its shape is still checked before anything reads into it. */
@@ -71,7 +45,7 @@ export function createWebhookRoute(deps: WebhookDeps): Route {
     if (!isEventShaped(event)) throw new HttpError(400, "Invalid payload");
     context.log.eventId = event.id;
     context.log.eventType = event.type;
-    context.log.eventOutcome = await processEvent(event, deps);
+    context.log.eventOutcome = await applyEvent(event, deps);
     return jsonResponse({ received: true });
   };
 }

@@ -1,7 +1,7 @@
 /** Which Stripe events the webhook handles, and what each one is about. */
-import type { Stripe } from "../_shared/stripe.ts";
-import { idOf } from "../_shared/subscription.ts";
-import { toUserId } from "../_shared/user_id.ts";
+import type { Stripe } from "./stripe.ts";
+import { idOf } from "./subscription.ts";
+import { toUserId } from "./user_id.ts";
 
 /**
  * The event types the webhook applies; every other type is acknowledged and ignored. The switch
@@ -31,6 +31,17 @@ export type HandledEvent = Extract<Stripe.Event, { type: HandledEventType }>;
 /** True when the webhook applies `event`'s type. */
 export function isHandled(event: Stripe.Event): event is HandledEvent {
   return HANDLED_EVENT_TYPES.some((type) => type === event.type);
+}
+
+/**
+ * An invoice's subscription in API versions before 2025-03-31, which kept it at the top level.
+ * Events read back from Stripe's event list (the sync's replay) are rendered in the version of
+ * the account when they were made, not in the one pinned here.
+ */
+function legacySubscriptionOf(invoice: Stripe.Invoice): string | null {
+  return "subscription" in invoice && typeof invoice.subscription === "string"
+    ? invoice.subscription
+    : null;
 }
 
 /** The subscription an event is about, and the user it names, if any. */
@@ -69,8 +80,9 @@ export function subscriptionOf(event: HandledEvent): SubscriptionRef | null {
     case "invoice.paid":
     case "invoice.payment_failed":
     case "invoice.payment_action_required": {
-      const details = event.data.object.parent?.subscription_details;
-      const subscriptionId = idOf(details?.subscription);
+      const invoice = event.data.object;
+      const details = invoice.parent?.subscription_details;
+      const subscriptionId = idOf(details?.subscription) ?? legacySubscriptionOf(invoice);
       if (subscriptionId === null) return null;
       return { subscriptionId, userId: toUserId(details?.metadata?.userId) };
     }

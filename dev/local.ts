@@ -1,0 +1,19 @@
+/**
+ * What `deno task dev` uses for whatever is not configured, in one place, so that the tools run
+ * beside it (`deno task token`, `deno task sync`) find the same local services.
+ */
+
+/** The secret key the local Stripe emulator accepts. */
+export const LOCAL_STRIPE_SECRET_KEY = "sk_test_local_emulator";
+
+/** The secret the local emulator signs webhooks with, unless `STRIPE_WEBHOOK_SECRET` is set. */
+export const LOCAL_WEBHOOK_SECRET = "whsec_local_emulator";
+
+/** The bearer secret of the local `stripe-sync`, unless `BILLING_SYNC_SECRET` is set. */
+export const LOCAL_SYNC_SECRET = "local-sync-secret-not-for-production";
+
+/** Default ports: the functions, the embedded database, the Stripe emulator. */
+export const LOCAL_PORTS = { app: 54321, db: 54322, stripe: 12111 } as const;
+
+/** Seconds between the local sync passes, unless `SYNC_INTERVAL_SECONDS` says otherwise. */
+export const LOCAL_SYNC_INTERVAL_SECONDS = 60;

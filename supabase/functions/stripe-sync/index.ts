@@ -1,0 +1,4 @@
+import { serveFunction } from "../_shared/serve.ts";
+import { syncFunction } from "./handler.ts";
+
+serveFunction(syncFunction);

@@ -1,0 +1,250 @@
+/**
+ * A sync pass: the user tasks, then replay of missed events, then reconcile of every
+ * subscription, then the plan catalog. A call does a bounded share of it (at most
+ * {@link MAX_PAGES} pages of Stripe lists, within a time budget) and records where it stopped, so
+ * the next call resumes there; a pass that finishes answers `done: true`.
+ */
+import type { Database } from "../_shared/db.ts";
+import { HANDLED_EVENT_TYPES } from "../_shared/events.ts";
+import type { Logger } from "../_shared/log.ts";
+import type { Stripe } from "../_shared/stripe.ts";
+import { nextStep, type SyncCursor, type SyncStep } from "./cursor.ts";
+import { type Drift, reconcilePage } from "./reconcile.ts";
+import { replayPage } from "./replay.ts";
+import {
+  acquireLease,
+  finishPass,
+  type Lease,
+  peekState,
+  releaseLease,
+  saveProgress,
+} from "./state.ts";
+
+/** Pages of Stripe lists one call reads at most. */
+export const MAX_PAGES = 10;
+
+/** Objects per page of a Stripe list (Stripe's maximum). */
+export const PAGE_SIZE = 100;
+
+/** Drift entries one report lists at most. */
+const MAX_DRIFT = 100;
+
+/** What a pass runs on. */
+export interface SyncDeps {
+  stripe: Stripe;
+  db: Database;
+  logger: Logger;
+}
+
+/** Where a call stands, for a progress display. */
+export interface SyncProgress {
+  step: SyncStep;
+  pages: number;
+  subscriptions: number;
+  events: number;
+}
+
+/** Options of {@link runSync}. */
+export interface SyncOptions {
+  /** Report only: write nothing, not even the cursor. */
+  check?: boolean;
+  /** Check mode: where the previous check call stopped. */
+  cursor?: SyncCursor;
+  /** Pages of Stripe lists this call may read. */
+  maxPages?: number;
+  /** Objects per page (Stripe's maximum, 100, by default). */
+  pageSize?: number;
+  /** Milliseconds after which the call stops at the next page boundary. */
+  timeBudgetMs?: number;
+  onProgress?: (progress: SyncProgress) => void;
+}
+
+/** What one call found and did (SPEC "Staying in sync"). */
+export interface SyncReport {
+  done: boolean;
+  eventsReplayed: number;
+  /** Events of a handled type that Stripe has and the ledger did not. */
+  eventsMissing: number;
+  subscriptionsChecked: number;
+  profilesOutOfSync: number;
+  profilesRepaired: number;
+  unmatched: number;
+  tasksDone: number;
+  tasksFailed: number;
+  drift: Drift[];
+}
+
+/** A call's answer: its report and, in check mode while unfinished, where to resume. */
+export interface SyncResult {
+  report: SyncReport;
+  cursor?: SyncCursor;
+}
+
+/** Another call holds the sync's lease. */
+export class SyncBusyError extends Error {
+  override name = "SyncBusyError";
+  constructor() {
+    super("Sync already running");
+  }
+}
+
+/** The state one call carries through its steps. */
+interface CallContext {
+  deps: SyncDeps;
+  write: boolean;
+  pageSize: number;
+  report: SyncReport;
+  pages: number;
+  events: number;
+}
+
+/** One unit of a step: reads at most one page and returns the id to resume after, or null. */
+type StepUnit = (context: CallContext, cursor: SyncCursor) => Promise<string | null>;
+
+async function replayUnit(context: CallContext, cursor: SyncCursor): Promise<string | null> {
+  const { deps, report } = context;
+  const page = await deps.stripe.events.list({
+    types: [...HANDLED_EVENT_TYPES],
+    created: { gte: cursor.since },
+    limit: context.pageSize,
+    ...(cursor.after !== null && { starting_after: cursor.after }),
+  });
+  context.pages++;
+  context.events += page.data.length;
+  const outcome = await replayPage(deps, page.data, context.write, (event, result) => {
+    deps.logger.info(context.write ? "event replayed" : "event missing", {
+      eventId: event.id,
+      eventType: event.type,
+      eventOutcome: result,
+    });
+  });
+  report.eventsMissing += outcome.missing;
+  report.eventsReplayed += outcome.replayed;
+  report.unmatched += outcome.unmatched;
+  return page.has_more ? page.data.at(-1)?.id ?? null : null;
+}
+
+async function reconcileUnit(context: CallContext, cursor: SyncCursor): Promise<string | null> {
+  const { deps, report } = context;
+  const page = await deps.stripe.subscriptions.list({
+    status: "all",
+    limit: context.pageSize,
+    ...(cursor.after !== null && { starting_after: cursor.after }),
+  });
+  context.pages++;
+  const outcome = await reconcilePage(
+    {
+      ...deps,
+      onRepair(drift, result) {
+        const [first] = drift;
+        if (first === undefined) return;
+        deps.logger.info(context.write ? "profile repaired" : "profile out of sync", {
+          userId: first.userId,
+          subscriptionId: first.subscriptionId,
+          outcome: result,
+          changes: drift.map((d) => `${d.field}: ${d.database} -> ${d.stripe}`).join("; "),
+        });
+      },
+    },
+    page.data,
+    context.write,
+  );
+  report.subscriptionsChecked += outcome.checked;
+  report.profilesOutOfSync += outcome.outOfSync;
+  report.profilesRepaired += outcome.repaired;
+  report.unmatched += outcome.unmatched;
+  report.drift.push(...outcome.drift.slice(0, MAX_DRIFT - report.drift.length));
+  return page.has_more ? page.data.at(-1)?.id ?? null : null;
+}
+
+/** A step with nothing to do yet in this version. */
+const nothing: StepUnit = () => Promise.resolve(null);
+
+const STEPS: Record<SyncStep, StepUnit> = {
+  tasks: nothing,
+  replay: replayUnit,
+  reconcile: reconcileUnit,
+  catalog: nothing,
+};
+
+function emptyReport(): SyncReport {
+  return {
+    done: false,
+    eventsReplayed: 0,
+    eventsMissing: 0,
+    subscriptionsChecked: 0,
+    profilesOutOfSync: 0,
+    profilesRepaired: 0,
+    unmatched: 0,
+    tasksDone: 0,
+    tasksFailed: 0,
+    drift: [],
+  };
+}
+
+/**
+ * Runs one call's share of a pass. In write mode it holds the sync's lease for the call
+ * (another call meanwhile gets {@link SyncBusyError}) and records its cursor after every page; in
+ * check mode it writes nothing and returns the cursor to send back with the next check call.
+ */
+export async function runSync(deps: SyncDeps, options: SyncOptions = {}): Promise<SyncResult> {
+  const write = options.check !== true;
+  const maxPages = options.maxPages ?? MAX_PAGES;
+  const deadline = performance.now() + (options.timeBudgetMs ?? 50_000);
+  const context: CallContext = {
+    deps,
+    write,
+    pageSize: options.pageSize ?? PAGE_SIZE,
+    report: emptyReport(),
+    pages: 0,
+    events: 0,
+  };
+
+  let lease: Lease | undefined;
+  let cursor: SyncCursor;
+  if (write) {
+    lease = await acquireLease(deps.db);
+    if (lease === undefined) throw new SyncBusyError();
+    cursor = lease.cursor;
+  } else {
+    const state = await peekState(deps.db);
+    if (state.busy) throw new SyncBusyError();
+    cursor = options.cursor ?? state.cursor;
+  }
+
+  try {
+    let step: SyncStep | null = cursor.step;
+    while (step !== null && context.pages < maxPages && performance.now() < deadline) {
+      const after = await STEPS[step](context, cursor);
+      if (after === null) {
+        step = nextStep(step);
+        cursor = { ...cursor, step: step ?? cursor.step, after: null };
+      } else {
+        cursor = { ...cursor, after };
+      }
+      if (lease !== undefined && step !== null) await saveProgress(deps.db, lease, cursor);
+      options.onProgress?.({
+        step: cursor.step,
+        pages: context.pages,
+        subscriptions: context.report.subscriptionsChecked,
+        events: context.events,
+      });
+    }
+    context.report.done = step === null;
+    if (lease !== undefined) {
+      if (context.report.done) await finishPass(deps.db, lease);
+      else await releaseLease(deps.db, lease);
+      lease = undefined;
+    }
+    return context.report.done || write
+      ? { report: context.report }
+      : { report: context.report, cursor };
+  } finally {
+    if (lease !== undefined) {
+      const held = lease;
+      await releaseLease(deps.db, held).catch((error) =>
+        deps.logger.error("sync lease not released", { error: String(error) })
+      );
+    }
+  }
+}

@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import { buildHandlers, type Harness, SYNC_SECRET, testAuthenticator } from "./harness.ts";
+import {
+  applyHistory,
+  baseSeed,
+  type DeliveryPlan,
+  generateHistory,
+  ledgerProblems,
+  mulberry32,
+  planDeliveries,
+  type PlayedHistory,
+  profileProblem,
+} from "./history.ts";
+import { runPass, withFreshHarness } from "./sync_support.ts";
+
+const SEEDS = 3;
+const USERS = 5;
+
+/** A sync with small pages, so that its calls interleave with the deliveries. */
+function interleavingSync(h: Harness) {
+  return buildHandlers(
+    {
+      authenticate: testAuthenticator(h.issuer.jwks, h.issuer),
+      stripe: h.stripe,
+      db: h.database,
+      logger: h.logger,
+    },
+    { syncLimits: { maxPages: 1, pageSize: 4 } },
+  ).sync;
+}
+
+async function deliverPlan(h: Harness, plan: DeliveryPlan): Promise<void> {
+  for (const group of plan) {
+    await Promise.all(group.map(async (event) => {
+      const response = await h.deliver(event);
+      const body = await response.text();
+      assert.equal(response.status, 200, `${event.id} ${event.type}: ${body}`);
+    }));
+  }
+}
+
+async function problemsOf(h: Harness, played: readonly PlayedHistory[], seed: number) {
+  const problems: string[] = [];
+  for (const history of played) {
+    const problem = await profileProblem(h, history.user.id, history.subscriptionId);
+    if (problem) problems.push(`${problem} (${history.log.join(" ")})`);
+  }
+  problems.push(...await ledgerProblems(h, played.flatMap((history) => history.events)));
+  return problems.map((problem) => `seed ${seed}: ${problem}`);
+}
+
+Deno.test({
+  name:
+    "sync passes racing with shuffled, duplicated and concurrent deliveries of the same events end at Stripe's state",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    for (let i = 0; i < SEEDS; i++) {
+      const seed = baseSeed() + 100 + i;
+      await withFreshHarness(async (h) => {
+        const rng = mulberry32(seed);
+        const played: PlayedHistory[] = [];
+        for (let u = 0; u < USERS; u++) {
+          played.push(await applyHistory(h, await h.createUser(), generateHistory(rng)));
+        }
+        const plan = planDeliveries(played.flatMap((p) => p.events), rng, "bursts");
+        const sync = interleavingSync(h);
+        await Promise.all([
+          deliverPlan(h, plan),
+          runPass(sync),
+          (async () => {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            await runPass(sync).catch(() => undefined);
+          })(),
+        ]);
+        assert.deepEqual(await problemsOf(h, played, seed), []);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "sync passes while subscriptions keep changing and their events arrive late end at Stripe's state",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    for (let i = 0; i < SEEDS; i++) {
+      const seed = baseSeed() + 200 + i;
+      await withFreshHarness(async (h) => {
+        const rng = mulberry32(seed);
+        const sync = interleavingSync(h);
+        const late: PlayedHistory["events"] = [];
+        let playing = true;
+        const syncing = (async () => {
+          while (playing) {
+            const response = await sync(
+              new Request("http://127.0.0.1/functions/v1/stripe-sync", {
+                method: "POST",
+                headers: { Authorization: `Bearer ${SYNC_SECRET}` },
+              }),
+            );
+            assert.ok(response.status === 200 || response.status === 409, `${response.status}`);
+            await response.body?.cancel();
+          }
+        })();
+        const played: PlayedHistory[] = [];
+        for (let u = 0; u < USERS; u++) {
+          played.push(
+            await applyHistory(h, await h.createUser(), generateHistory(rng), async (events) => {
+              // Half of each step's events are delivered at once, the rest only at the end.
+              for (const event of events) {
+                if (rng() < 0.5) late.push(event);
+                else {
+                  const response = await h.deliver(event);
+                  assert.equal(response.status, 200);
+                  await response.body?.cancel();
+                }
+              }
+            }),
+          );
+        }
+        playing = false;
+        await syncing;
+        await deliverPlan(h, planDeliveries(late, rng, "shuffled"));
+        await runPass(sync);
+        assert.deepEqual(await problemsOf(h, played, seed), []);
+      });
+    }
+  },
+});
