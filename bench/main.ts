@@ -9,6 +9,7 @@ import { createAuthenticator } from "../supabase/functions/_shared/auth.ts";
 import { connectDatabase } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
 import { createLogger } from "../supabase/functions/_shared/log.ts";
+import { statement } from "../supabase/functions/_shared/pg/mod.ts";
 import { createCheckoutHandler } from "../supabase/functions/stripe-checkout/handler.ts";
 import { createPortalHandler } from "../supabase/functions/stripe-portal/handler.ts";
 import { createWebhookHandler } from "../supabase/functions/stripe-webhook/handler.ts";
@@ -156,7 +157,7 @@ async function measureCounts(env: BenchEnvironment): Promise<Record<string, Requ
   const relay = countRoundTrips(env.databaseUrl);
   const sql = connectDatabase(relay.url, { onQuery: (query) => queries.push(query) });
   try {
-    await sql.query("select 1");
+    await sql.query(statement`select 1`);
     const logger = createLogger(() => {});
     const authenticate = createAuthenticator({
       jwks: env.issuer.jwks,

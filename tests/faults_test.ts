@@ -9,6 +9,7 @@ import { DEFAULT_PRICE_ID, signPayload } from "../dev/stripe_emulator.ts";
 import { createAuthenticator } from "../supabase/functions/_shared/auth.ts";
 import { connectDatabase, type DatabasePool } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
+import { statement } from "../supabase/functions/_shared/pg/mod.ts";
 import { createStripe, type Stripe } from "../supabase/functions/_shared/stripe.ts";
 import { createCheckoutHandler } from "../supabase/functions/stripe-checkout/handler.ts";
 import { createPortalHandler } from "../supabase/functions/stripe-portal/handler.ts";
@@ -291,7 +292,7 @@ harnessTest(
     let startup: number;
     try {
       measure.proxy.dropAfterClientBytes(null);
-      await measure.sql.query("select 1");
+      await measure.sql.query(statement`select 1`);
       startup = measure.proxy.clientBytes;
       await assertOk(await measure.deliver(probe.completed));
       total = measure.proxy.clientBytes;
@@ -351,7 +352,9 @@ Deno.test({
     const r = rig(h, { params: { statement_timeout: "300" } });
     const held = await h.sql.reserve();
     try {
-      const [result] = await r.sql.query("select current_setting('statement_timeout') as timeout");
+      const [result] = await r.sql.query(
+        statement`select current_setting('statement_timeout') as timeout`,
+      );
       assert.equal(result?.rows[0]?.timeout, "300ms", "the startup parameter reached the server");
       await held`begin`;
       await held`select 1 from public.profiles where id = ${user.id} for update`;
@@ -381,7 +384,7 @@ harnessTest(
     const before = await billing(h, user.id);
     const r = rig(h, { max: 1, queryTimeoutMs: 300 });
     try {
-      await r.sql.query("select 1"); // the connection is up before the database goes quiet
+      await r.sql.query(statement`select 1`); // the connection is up before the database goes quiet
       r.proxy.latencyMs = 1_000;
       const started = performance.now();
       await assertFailed(await r.deliver(completed), WEBHOOK_FAILED);
@@ -411,7 +414,7 @@ harnessTest(
     const events = [...subscribed.map((s) => s.completed), ...extra];
     const r = rig(h);
     try {
-      await r.sql.query("select 1"); // connections are open when the server goes away
+      await r.sql.query(statement`select 1`); // connections are open when the server goes away
       r.proxy.latencyMs = 20;
       const inFlight = events.map((event) => r.deliver(event));
       await sleep(30);
