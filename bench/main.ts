@@ -68,7 +68,7 @@ const SCRIPTS: Record<Target, string> = {
 const DEPENDENCIES = [
   { name: "npm:stripe@23.1.0", usedBy: "all three functions", script: "stripe.ts" },
   { name: "npm:jose@6.2.18", usedBy: "checkout, portal", script: "jose.ts" },
-  { name: "_shared/pg.ts (own Postgres client)", usedBy: "all three functions", script: "pg.ts" },
+  { name: "_shared/pg/ (own Postgres client)", usedBy: "all three functions", script: "pg.ts" },
   {
     name: "npm:postgres@3.4.9 (postgres.js)",
     usedBy: "none (tooling only, dev/postgres.ts)",
