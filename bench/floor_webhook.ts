@@ -10,8 +10,8 @@
  * without the functions' HTTP layer. Between the two floors lies what the design costs; between
  * this one and the function, what the Stripe SDK and the function's own code cost.
  */
-import { applyEventOnce, statement } from "../supabase/functions/_shared/db.ts";
-import { createPool } from "../supabase/functions/_shared/pg.ts";
+import { applyEventOnce } from "../supabase/functions/_shared/db.ts";
+import { createPool, statement } from "../supabase/functions/_shared/pg/mod.ts";
 import type { Stripe } from "../supabase/functions/_shared/stripe.ts";
 import { toProfileUpdate } from "../supabase/functions/_shared/subscription.ts";
 

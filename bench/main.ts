@@ -9,6 +9,7 @@ import { buildHandlers, testAuthenticator } from "../tests/harness.ts";
 import { connectDatabase } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
 import { createLogger } from "../supabase/functions/_shared/log.ts";
+import { statement } from "../supabase/functions/_shared/pg/mod.ts";
 import {
   type BenchEnvironment,
   type BenchUser,
@@ -63,7 +64,7 @@ const SCRIPTS: Record<Target, string> = {
 const DEPENDENCIES = [
   { name: "npm:stripe@23.1.0", usedBy: "all three functions", script: "stripe.ts" },
   { name: "npm:jose@6.2.18", usedBy: "checkout, portal", script: "jose.ts" },
-  { name: "_shared/pg.ts (own Postgres client)", usedBy: "all three functions", script: "pg.ts" },
+  { name: "_shared/pg/ (own Postgres client)", usedBy: "all three functions", script: "pg.ts" },
   {
     name: "npm:postgres@3.4.9 (postgres.js)",
     usedBy: "none (tooling only, dev/postgres.ts)",
@@ -152,7 +153,7 @@ async function measureCounts(env: BenchEnvironment): Promise<Record<string, Requ
   const relay = countRoundTrips(env.databaseUrl);
   const sql = connectDatabase(relay.url, { onQuery: (query) => queries.push(query) });
   try {
-    await sql.query("select 1");
+    await sql.query(statement`select 1`);
     const logger = createLogger(() => {});
     const { checkout, portal, webhook } = buildHandlers({
       authenticate: testAuthenticator(env.issuer.jwks, env.issuer),

@@ -1,7 +1,7 @@
 /**
  * The Postgres client of the tooling (local server, migrations, tests, benchmarks): postgres.js,
  * for its tagged templates and parameters. The functions use their own client in
- * `supabase/functions/_shared/pg.ts`; tests that read back through this one check that one
+ * `supabase/functions/_shared/pg/`; tests that read back through this one check that one
  * against a widely used driver.
  */
 import postgres from "npm:postgres@3.4.9";

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { signPayload } from "../dev/stripe_emulator.ts";
 import { connectDatabase, type Database } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
+import { statement } from "../supabase/functions/_shared/pg/mod.ts";
 import { createStripe, type Stripe } from "../supabase/functions/_shared/stripe.ts";
 import {
   buildHandlers,
@@ -279,7 +280,7 @@ harnessTest(
     let startup: number;
     try {
       measure.proxy.dropAfterClientBytes(null);
-      await measure.sql.query("select 1");
+      await measure.sql.query(statement`select 1`);
       startup = measure.proxy.clientBytes;
       await assertOk(await measure.deliver(probe.completed));
       total = measure.proxy.clientBytes;
@@ -339,7 +340,9 @@ Deno.test({
     const r = rig(h, { params: { statement_timeout: "300" } });
     const held = await h.sql.reserve();
     try {
-      const [result] = await r.sql.query("select current_setting('statement_timeout') as timeout");
+      const [result] = await r.sql.query(
+        statement`select current_setting('statement_timeout') as timeout`,
+      );
       assert.equal(result?.rows[0]?.timeout, "300ms", "the startup parameter reached the server");
       await held`begin`;
       await held`select 1 from public.profiles where id = ${user.id} for update`;
@@ -369,7 +372,7 @@ harnessTest(
     const before = await billing(h, user.id);
     const r = rig(h, { max: 1, queryTimeoutMs: 300 });
     try {
-      await r.sql.query("select 1"); // the connection is up before the database goes quiet
+      await r.sql.query(statement`select 1`); // the connection is up before the database goes quiet
       r.proxy.latencyMs = 1_000;
       const started = performance.now();
       await assertFailed(await r.deliver(completed), WEBHOOK_FAILED);
@@ -399,7 +402,7 @@ harnessTest(
     const events = [...subscribed.map((s) => s.completed), ...extra];
     const r = rig(h);
     try {
-      await r.sql.query("select 1"); // connections are open when the server goes away
+      await r.sql.query(statement`select 1`); // connections are open when the server goes away
       r.proxy.latencyMs = 20;
       const inFlight = events.map((event) => r.deliver(event));
       await sleep(30);

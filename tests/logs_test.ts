@@ -9,6 +9,7 @@ import { signPayload } from "../dev/stripe_emulator.ts";
 import { connectDatabase, type Database } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
 import { createLogger } from "../supabase/functions/_shared/log.ts";
+import { statement } from "../supabase/functions/_shared/pg/mod.ts";
 import type { Stripe } from "../supabase/functions/_shared/stripe.ts";
 import {
   buildHandlers,
@@ -174,7 +175,7 @@ function completedCheckoutEvent(h: Harness, userId: string): Stripe.Event {
 harnessTest("a pool whose URL carries a password still reaches the test database", async (h) => {
   const sql = connectDatabase(withPassword(h.databaseUrl), { max: 1 });
   try {
-    const [{ rows = [] } = {}] = await sql.query("select 1 as one");
+    const [{ rows = [] } = {}] = await sql.query(statement`select 1 as one`);
     assert.deepEqual([...rows], [{ one: 1 }]);
   } finally {
     await sql.end({ timeoutMs: 1000 });

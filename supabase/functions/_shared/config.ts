@@ -1,5 +1,5 @@
 /** Configuration: the one place that reads and validates the environment. */
-import { parseDatabaseUrl } from "./pg.ts";
+import { parseDatabaseUrl } from "./pg/mod.ts";
 
 /** Where a Stripe-compatible API lives, in the shape the Stripe SDK takes. */
 export interface StripeApiLocation {

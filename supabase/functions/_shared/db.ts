@@ -1,5 +1,5 @@
-/** Postgres access: the functions' statements, sent through the client in `pg.ts`. */
-import { createPool, type Pool, type QueryResult } from "./pg.ts";
+/** Postgres access: the functions' statements, sent through the client in `pg/`. */
+import { createPool, type Pool, type QueryResult, type SqlText, statement } from "./pg/mod.ts";
 import { isLive, LIVE_STATUSES, type ProfileUpdate } from "./subscription.ts";
 
 /** Options for {@link connectDatabase}. */
@@ -32,45 +32,6 @@ export function connectDatabase(url: string, options: DatabaseOptions = {}): Dat
 /** The rows of the statement at `index` of a query's results. */
 export function rowsOf<T>(results: QueryResult[], index = 0): T[] {
   return (results[index]?.rows ?? []) as T[];
-}
-
-/** A value {@link literal} can write. */
-export type SqlValue = string | number | boolean | Date | null | readonly string[];
-
-/**
- * Writes a value as a SQL literal. Strings take the `E'...'` form with backslashes and quotes
- * doubled, which reads back the same whatever `standard_conforming_strings` is; NUL, which text
- * cannot hold, is refused rather than cut.
- */
-export function literal(value: SqlValue): string {
-  if (value === null) return "null";
-  if (typeof value === "boolean") return value ? "true" : "false";
-  if (typeof value === "number") {
-    if (!Number.isFinite(value)) throw new TypeError(`Not a finite number: ${value}`);
-    return String(value);
-  }
-  if (value instanceof Date) {
-    if (Number.isNaN(value.getTime())) throw new TypeError("Invalid date");
-    return `'${value.toISOString()}'::timestamptz`;
-  }
-  if (typeof value === "string") {
-    if (value.includes("\0")) throw new TypeError("A SQL text value cannot hold NUL");
-    return `E'${value.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
-  }
-  return `array[${value.map(literal).join(", ")}]::text[]`;
-}
-
-/**
- * Builds SQL text with every interpolated value written by {@link literal}. Such text goes out
- * with the simple protocol: one round trip, several statements allowed, and nothing left on the
- * server between transactions, which Supabase's transaction pooler requires.
- */
-export function statement(strings: TemplateStringsArray, ...values: SqlValue[]): string {
-  return strings.reduce(
-    (text, part, index) =>
-      index === 0 ? part : `${text}${literal(values[index - 1] ?? null)}${part}`,
-    "",
-  );
 }
 
 /** What checkout and portal need to know about a user's billing. */
@@ -195,7 +156,7 @@ async function writeLocked(
  * newest, then (for two created in the same second) the greater id, so that the order events
  * arrive in never decides. Returns a row when it changed one.
  */
-function writeStatement(update: ProfileUpdate): string {
+function writeStatement(update: ProfileUpdate): SqlText {
   return statement`
     update public.profiles p set
       stripe_customer_id = ${update.customerId},
