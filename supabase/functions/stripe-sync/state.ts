@@ -4,7 +4,8 @@
  * back at its end; nothing lives in the session, which Supabase's transaction pooler would drop
  * between transactions.
  */
-import { type Database, rowsOf, statement } from "../_shared/db.ts";
+import { type Database, rowsOf } from "../_shared/db.ts";
+import { type SqlText, statement } from "../_shared/pg/mod.ts";
 import { decodeCursor, encodeCursor, type SyncCursor } from "./cursor.ts";
 
 /** How long a lease lasts after the last sign of life of the call that holds it. */
@@ -95,7 +96,7 @@ export class LeaseLostError extends Error {
 }
 
 /** Runs an update of the held row; no row means the lease was lost. */
-async function updateHeld(db: Database, text: ReturnType<typeof statement>) {
+async function updateHeld(db: Database, text: SqlText) {
   const written = rowsOf(await db.query(text));
   if (written.length === 0) throw new LeaseLostError();
 }
