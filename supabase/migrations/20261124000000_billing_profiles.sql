@@ -77,8 +77,9 @@ $$;
 
 do $$
 declare
-  -- name, type, what the column holds. Types: the one we create, and what an existing column may
-  -- be so that the functions' writes and the frontends' reads still mean the same.
+  -- name, definition, the types an existing column may have so that the functions' writes and
+  -- the frontends' reads still mean the same, what the column holds. (Not-null constraints are
+  -- named too: Postgres 18 records them under their names.)
   wanted constant text[][] := array[
     ['email', 'text', 'text|character varying|citext', 'The user''s email, kept equal to auth.users.email.'],
     ['stripe_customer_id', 'text', 'text|character varying', 'The user''s Stripe customer (cus_...).'],
@@ -86,14 +87,14 @@ declare
     ['subscription_status', 'text', 'text|character varying', 'That subscription''s status at Stripe, or null.'],
     ['price_id', 'text', 'text|character varying', 'That subscription''s price.'],
     ['current_period_end', 'timestamptz', 'timestamp with time zone', 'End of the paid period.'],
-    ['cancel_at_period_end', 'boolean not null default false', 'boolean', 'Whether the subscription ends at the period''s end.'],
+    ['cancel_at_period_end', 'boolean constraint billing_profiles_cancel_at_period_end_not_null not null default false', 'boolean', 'Whether the subscription ends at the period''s end.'],
     ['cancel_at', 'timestamptz', 'timestamp with time zone', 'When the subscription is set to end.'],
     ['canceled_at', 'timestamptz', 'timestamp with time zone', 'When the subscription was canceled.'],
     ['trial_end', 'timestamptz', 'timestamp with time zone', 'End of the trial.'],
     ['subscription_created_at', 'timestamptz', 'timestamp with time zone', 'When the subscription was created at Stripe.'],
-    ['entitlements', 'text[] not null default ''{}''', 'text[]', 'Lookup keys of the customer''s active Stripe entitlements.'],
-    ['created_at', 'timestamptz not null default now()', 'timestamp with time zone|timestamp without time zone', 'When the profile was created.'],
-    ['updated_at', 'timestamptz not null default now()', 'timestamp with time zone|timestamp without time zone', 'When the profile last changed.']
+    ['entitlements', 'text[] constraint billing_profiles_entitlements_not_null not null default ''{}''', 'text[]', 'Lookup keys of the customer''s active Stripe entitlements.'],
+    ['created_at', 'timestamptz constraint billing_profiles_created_at_not_null not null default now()', 'timestamp with time zone|timestamp without time zone', 'When the profile was created.'],
+    ['updated_at', 'timestamptz constraint billing_profiles_updated_at_not_null not null default now()', 'timestamp with time zone|timestamp without time zone', 'When the profile last changed.']
   ];
   created boolean := to_regclass('public.profiles') is null;
   added text[] := array[]::text[];
