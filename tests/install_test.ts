@@ -3,6 +3,7 @@ import { connect, type Sql } from "../dev/postgres.ts";
 import {
   applyMigrations,
   type DatabaseSchema,
+  databaseSchema,
   startDatabase,
   type StartedDatabase,
 } from "../dev/database.ts";
@@ -240,4 +241,12 @@ Deno.test("uninstall.sql names every migration's version", async () => {
     [...versions.matchAll(/'(\d{14})'/g)].map((match) => match[1]),
     await allVersions(),
   );
+});
+
+Deno.test("DATABASE_SCHEMA is plain when unset, quickstart when asked, and nothing else", () => {
+  assert.equal(databaseSchema(undefined), "plain");
+  assert.equal(databaseSchema(""), "plain");
+  assert.equal(databaseSchema("plain"), "plain");
+  assert.equal(databaseSchema("quickstart"), "quickstart");
+  assert.throws(() => databaseSchema("Quickstart"), /Unknown database schema "Quickstart"/);
 });

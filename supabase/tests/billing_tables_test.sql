@@ -113,8 +113,11 @@ insert into auth.users (id, email) values
 update public.profiles set stripe_customer_id = 'cus_tasks_customer'
 where id = 'a1a1a1a1-0000-4000-8000-00000000e001';
 
+-- As Supabase Auth writes auth.users: as its own role, which bypasses no RLS.
+set local role supabase_auth_admin;
 update auth.users set email = 'tasks-renamed@example.com'
 where id = 'a1a1a1a1-0000-4000-8000-00000000e001';
+reset role;
 select results_eq(
   $$select kind, customer_id, email from public.billing_tasks
     where user_id = 'a1a1a1a1-0000-4000-8000-00000000e001'$$,
@@ -141,7 +144,9 @@ select is(
   'an update that keeps the email records nothing'
 );
 
+set local role supabase_auth_admin;
 delete from auth.users where id = 'a1a1a1a1-0000-4000-8000-00000000e001';
+reset role;
 select results_eq(
   $$select kind, customer_id, email, attempts, done_at from public.billing_tasks
     where user_id = 'a1a1a1a1-0000-4000-8000-00000000e001' and kind = 'cancel_customer'$$,
