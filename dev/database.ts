@@ -4,7 +4,7 @@
  */
 import { PGlite, type PGliteInterface } from "@electric-sql/pglite";
 import { connect } from "./postgres.ts";
-import { applyMigrations } from "./migrations.ts";
+import { applyMigrations, applyProjectSchema, QUICKSTART_FIXTURE } from "./migrations.ts";
 import { servePglite } from "./pglite_server.ts";
 
 export { applyMigrations } from "./migrations.ts";
@@ -27,6 +27,38 @@ export interface StartDatabaseOptions {
   port?: number;
   /** Migrations to apply; `supabase/migrations` when unset. */
   migrationsDir?: string | URL;
+  /**
+   * What the database holds before the migrations: `plain` (the default) only the Supabase shim;
+   * `quickstart` also Supabase's user-management quickstart `profiles` schema with the grants
+   * older projects have, as a project that installs billing into an existing app has it.
+   */
+  schema?: DatabaseSchema;
+}
+
+/** The shapes {@link startDatabase} can start a database in, before the migrations. */
+export type DatabaseSchema = "plain" | "quickstart";
+
+/** Reads a {@link DatabaseSchema} from an environment value: unset or empty is `plain`. */
+export function databaseSchema(value: string | undefined): DatabaseSchema {
+  if (value === undefined || value === "" || value === "plain") return "plain";
+  if (value === "quickstart") return "quickstart";
+  throw new Error(`Unknown database schema "${value}": use "plain" or "quickstart"`);
+}
+
+async function hasShim(url: string): Promise<boolean> {
+  const sql = connect(url, { max: 1 });
+  try {
+    const [row] = await sql<{ shim: boolean }[]>`
+      select to_regclass('auth.users') is not null as shim`;
+    return row?.shim === true;
+  } finally {
+    await sql.end();
+  }
+}
+
+/** Applies what the database holds before the migrations, for `schema`. */
+async function prepareSchema(url: string, schema: DatabaseSchema | undefined): Promise<void> {
+  if (schema === "quickstart") await applyProjectSchema(url, QUICKSTART_FIXTURE);
 }
 
 /** Starts a Supabase-shaped database with every migration applied. */
@@ -67,6 +99,7 @@ async function startServerDatabase(
     }
   };
   try {
+    await prepareSchema(url.href, options.schema);
     await applyMigrations(url.href, options);
   } catch (error) {
     await drop();
@@ -84,7 +117,7 @@ async function startEmbeddedDatabase(options: StartDatabaseOptions): Promise<Sta
   } else if (options.migrationsDir) {
     db = await PGlite.create();
   } else {
-    db = await (await migratedTemplate()).clone();
+    db = await (await migratedTemplate(options.schema ?? "plain")).clone();
     migrated = true;
   }
   const server = servePglite(db, { port: options.port ?? 0 });
@@ -98,6 +131,10 @@ async function startEmbeddedDatabase(options: StartDatabaseOptions): Promise<Sta
   };
   if (migrated) return { url, close };
   try {
+    // A data folder prepared in an earlier run already has its schema.
+    if (options.schema === "quickstart" && !(await hasShim(url))) {
+      await prepareSchema(url, options.schema);
+    }
     await applyMigrations(url, options);
   } catch (error) {
     await close();
@@ -112,21 +149,25 @@ async function startEmbeddedDatabase(options: StartDatabaseOptions): Promise<Sta
  * has the shim and every migration, so `startDatabase` serves it as is; the template is made once
  * per process, so a migration file added while the process runs reaches only new processes.
  */
-let template: Promise<PGlite> | null = null;
+const templates = new Map<DatabaseSchema, Promise<PGlite>>();
 
-function migratedTemplate(): Promise<PGlite> {
+function migratedTemplate(schema: DatabaseSchema): Promise<PGlite> {
+  let template = templates.get(schema);
   if (!template) {
-    template = createTemplate();
-    template.catch(() => template = null);
+    template = createTemplate(schema);
+    templates.set(schema, template);
+    template.catch(() => templates.delete(schema));
   }
   return template;
 }
 
-async function createTemplate(): Promise<PGlite> {
+async function createTemplate(schema: DatabaseSchema): Promise<PGlite> {
   const db = await PGlite.create();
   const server = servePglite(db);
   try {
-    await applyMigrations(`postgres://postgres@127.0.0.1:${server.port}/postgres`);
+    const url = `postgres://postgres@127.0.0.1:${server.port}/postgres`;
+    await prepareSchema(url, schema);
+    await applyMigrations(url);
   } catch (error) {
     await server.close();
     await db.close();

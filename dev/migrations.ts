@@ -4,6 +4,8 @@ import { connect, type Sql } from "./postgres.ts";
 /** Where the migrations live in this repository. */
 export const MIGRATIONS_DIR = new URL("../supabase/migrations/", import.meta.url);
 const SHIM_PATH = new URL("./supabase_shim.sql", import.meta.url);
+/** Supabase's user-management quickstart schema, with the grants older projects have. */
+export const QUICKSTART_FIXTURE = new URL("../tests/fixtures/quickstart.sql", import.meta.url);
 
 const MIGRATION_FILE = /^(\d{14})_(.+)\.sql$/;
 
@@ -66,6 +68,24 @@ export async function applyMigrations(
       newlyApplied.push(migration.version);
     }
     return newlyApplied;
+  } finally {
+    await sql.end();
+  }
+}
+
+/**
+ * Makes the database at `url` look like a project before it installs billing: the shim, then
+ * `schemaFile` (such as {@link QUICKSTART_FIXTURE}), in one transaction.
+ */
+export async function applyProjectSchema(url: string, schemaFile: string | URL): Promise<void> {
+  const [shim, schema] = await Promise.all([
+    Deno.readTextFile(SHIM_PATH),
+    Deno.readTextFile(schemaFile),
+  ]);
+  const sql = connect(url, { max: 1 });
+  try {
+    await applyShim(sql, shim);
+    await sql.begin((tx) => tx.unsafe(schema));
   } finally {
     await sql.end();
   }

@@ -4,6 +4,10 @@
 -- Idempotent: roles are cluster-wide, so it runs again for every database on a shared server.
 
 -- Roles. Created one by one, tolerating another database's shim creating them at the same time.
+-- On Supabase, `postgres` (the role of SUPABASE_DB_URL) is not a superuser but has BYPASSRLS, as
+-- `service_role` does; here `postgres` is the server's superuser, which bypasses RLS as well. What
+-- tells the functions' roles from the users' (the billing-column guard) is that attribute, so
+-- both behave alike; supabase/tests/billing_guard_test.sql checks a non-superuser BYPASSRLS role.
 do $$
 declare
   spec record;

@@ -3,7 +3,7 @@
  * server named by DATABASE_URL), the local Stripe emulator with the real SDK pointed at it, a
  * local token issuer, and the three handlers built on them exactly as the functions build them.
  */
-import { startDatabase, type StartedDatabase } from "../dev/database.ts";
+import { databaseSchema, startDatabase, type StartedDatabase } from "../dev/database.ts";
 import { createLocalIssuer, type LocalIssuer, type MintOptions } from "../dev/issuer.ts";
 import {
   DEFAULT_PRICE_ID,
@@ -152,6 +152,7 @@ export function testAuthenticator(jwks: JsonWebKeySet, issuer: LocalIssuer): Aut
 export async function startHarness(): Promise<Harness> {
   const database: StartedDatabase = await startDatabase({
     serverUrl: Deno.env.get("DATABASE_URL") || undefined,
+    schema: databaseSchema(Deno.env.get("DATABASE_SCHEMA")),
   });
   const stripeServer = await startStripeEmulator({ secretKey: STRIPE_SECRET_KEY });
   const apiUrl = new URL(stripeServer.url);

@@ -1,8 +1,9 @@
--- has_active_subscription() answers for the caller, and says nothing about other users.
+-- has_active_subscription() answers for the caller, and says nothing about other users, even where
+-- the project's policies let users read other profiles. Runs on both databases.
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
-select plan(11);
+select plan(12);
 
 insert into auth.users (id, email) values
   ('a1a1a1a1-0000-4000-8000-000000000011', 'active@example.com'),
@@ -79,6 +80,14 @@ select results_eq(
   $$select title from public.premium_articles$$,
   $$values ('For subscribers')$$,
   'a policy using has_active_subscription shows rows to a subscriber'
+);
+
+reset role;
+set local role anon;
+set local request.jwt.claims = '{"role":"anon"}';
+select is(
+  public.has_active_subscription('a1a1a1a1-0000-4000-8000-000000000011'), false,
+  'anon learns nothing about a subscribed user'
 );
 
 select * from finish();

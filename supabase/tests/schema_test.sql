@@ -1,8 +1,9 @@
 -- Profiles follow auth users; RLS is on everywhere in public; trigger functions stay private.
+-- Runs on both databases: plain, and the quickstart's (its table adopted).
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
-select plan(13);
+select plan(18);
 
 select is_empty(
   $$select c.relname from pg_catalog.pg_class c
@@ -52,20 +53,33 @@ select ok(
   format('%s cannot execute %s', role_name, function_name)
 )
 from unnest(array['anon', 'authenticated']) as role_name,
-  unnest(array['public.handle_new_user()', 'public.handle_user_email_change()']) as function_name;
+  unnest(array[
+    'public.billing_handle_new_user()', 'public.billing_handle_user_email_change()',
+    'public.billing_handle_user_delete()', 'public.billing_guard_profile_columns()'
+  ]) as function_name;
 
 select ok(
-  (select prosecdef and proconfig @> array['search_path=""']
-   from pg_catalog.pg_proc where oid = 'public.handle_new_user()'::regprocedure),
-  'the profile trigger function is security definer with an empty search_path'
+  (select bool_and(prosecdef and proconfig @> array['search_path=""'])
+   from pg_catalog.pg_proc
+   where oid in ('public.billing_handle_new_user()'::regprocedure,
+     'public.billing_handle_user_email_change()'::regprocedure,
+     'public.billing_handle_user_delete()'::regprocedure)),
+  'the auth.users trigger functions are security definer with an empty search_path'
 );
 select ok(
   has_function_privilege('authenticated', 'public.has_active_subscription(uuid)', 'execute'),
   'authenticated can execute has_active_subscription'
 );
 select ok(
-  not has_function_privilege('anon', 'public.has_active_subscription(uuid)', 'execute'),
-  'anon cannot execute has_active_subscription'
+  has_function_privilege('anon', 'public.has_active_subscription(uuid)', 'execute'),
+  'anon can execute has_active_subscription (and gets false)'
+);
+select results_eq(
+  $$select tgname::text collate "default" from pg_catalog.pg_trigger
+    where tgrelid = 'auth.users'::regclass and tgname like 'billing\_%' order by 1$$,
+  $$values ('billing_on_auth_user_created'), ('billing_on_auth_user_deleted'),
+    ('billing_on_auth_user_email_changed')$$,
+  'the triggers on auth.users are named billing_...'
 );
 
 select * from finish();

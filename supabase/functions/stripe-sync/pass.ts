@@ -11,6 +11,7 @@ import type { Stripe } from "../_shared/stripe.ts";
 import { nextStep, type SyncCursor, type SyncStep } from "./cursor.ts";
 import { type Drift, reconcilePage } from "./reconcile.ts";
 import { replayPage } from "./replay.ts";
+import { pendingTasks, runTask, TASKS_PER_UNIT } from "./tasks.ts";
 import {
   acquireLease,
   finishPass,
@@ -93,6 +94,7 @@ interface CallContext {
   deps: SyncDeps;
   write: boolean;
   pageSize: number;
+  maxPages: number;
   report: SyncReport;
   pages: number;
   events: number;
@@ -157,11 +159,38 @@ async function reconcileUnit(context: CallContext, cursor: SyncCursor): Promise<
   return page.has_more ? page.data.at(-1)?.id ?? null : null;
 }
 
+/**
+ * Runs the pending user tasks after the cursor's, oldest first; each is tried once per pass (a
+ * failed one stays for the next pass). A cancellation lists its customer's subscriptions, one
+ * page of the call's budget. Check mode runs none.
+ */
+async function tasksUnit(context: CallContext, cursor: SyncCursor): Promise<string | null> {
+  if (!context.write) return null;
+  const { deps, report } = context;
+  const limit = Math.min(TASKS_PER_UNIT, context.maxPages - context.pages);
+  const tasks = await pendingTasks(
+    deps.db,
+    cursor.after === null ? 0 : Number(cursor.after),
+    limit,
+  );
+  for (const task of tasks) {
+    if (task.kind === "cancel_customer") context.pages++;
+    const { outcome, error } = await runTask(deps, task);
+    if (outcome === "done") report.tasksDone++;
+    else report.tasksFailed++;
+    const fields = { taskId: task.id, kind: task.kind, userId: task.userId, outcome };
+    if (error === null) deps.logger.info("user task", fields);
+    else deps.logger.error("user task failed", { ...fields, error });
+  }
+  const last = tasks.at(-1);
+  return tasks.length === limit && last !== undefined ? String(last.id) : null;
+}
+
 /** A step with nothing to do yet in this version. */
 const nothing: StepUnit = () => Promise.resolve(null);
 
 const STEPS: Record<SyncStep, StepUnit> = {
-  tasks: nothing,
+  tasks: tasksUnit,
   replay: replayUnit,
   reconcile: reconcileUnit,
   catalog: nothing,
@@ -195,6 +224,7 @@ export async function runSync(deps: SyncDeps, options: SyncOptions = {}): Promis
     deps,
     write,
     pageSize: options.pageSize ?? PAGE_SIZE,
+    maxPages,
     report: emptyReport(),
     pages: 0,
     events: 0,
