@@ -103,6 +103,13 @@ async function updateEmail(stripe: Stripe, task: UserTask): Promise<void> {
   );
 }
 
+/** A failure as the task row keeps it: its kind and message, redacted, at most 500 characters. */
+function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return redact(String(error)).slice(0, 500);
+  const kind = "type" in error && typeof error.type === "string" ? error.type : error.name;
+  return redact(`${kind}: ${error.message}`).slice(0, 500);
+}
+
 /** How one task ended. */
 export type TaskOutcome = "done" | "failed";
 
@@ -119,12 +126,7 @@ export async function runTask(
     if (task.kind === "cancel_customer") await cancelCustomer(deps.stripe, task);
     else await updateEmail(deps.stripe, task);
   } catch (caught) {
-    if (!isMissingObject(caught)) {
-      const message = caught instanceof Error
-        ? `${caught.name}: ${caught.message}`
-        : String(caught);
-      error = redact(message).slice(0, 500);
-    }
+    if (!isMissingObject(caught)) error = describeFailure(caught);
   }
   await recordAttempt(deps.db, task, error);
   return { outcome: error === null ? "done" : "failed", error };
