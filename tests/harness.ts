@@ -10,7 +10,7 @@ import {
   signPayload,
   startStripeEmulator,
   type StripeEmulator,
-} from "../dev/stripe_emulator.ts";
+} from "../dev/stripe/mod.ts";
 import { createAuthenticator } from "../supabase/functions/_shared/auth.ts";
 import { connect, type Sql } from "../dev/postgres.ts";
 import { connectDatabase, type DatabasePool } from "../supabase/functions/_shared/db.ts";

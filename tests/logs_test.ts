@@ -5,7 +5,7 @@
  * The handlers here run on their own pool whose URL carries a password, with a capturing logger.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_PRICE_ID, signPayload } from "../dev/stripe_emulator.ts";
+import { DEFAULT_PRICE_ID, signPayload } from "../dev/stripe/mod.ts";
 import { createAuthenticator } from "../supabase/functions/_shared/auth.ts";
 import { connectDatabase, type DatabasePool } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";

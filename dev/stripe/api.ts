@@ -2,21 +2,20 @@
 import type { Stripe } from "../../supabase/functions/_shared/stripe.ts";
 import type { Param, ParamObject } from "./form.ts";
 import { listObject, snapshot } from "./objects.ts";
+import { parameterInvalid, parameterMissing, StripeApiError } from "./errors.ts";
 import {
   expandPaths,
   mergeMetadata,
   optionalArray,
   optionalBoolean,
+  optionalEmail,
   optionalInteger,
   optionalMetadata,
   optionalObject,
   optionalString,
-  parameterInvalid,
-  parameterMissing,
   rejectUnknown,
   requiredString,
   requireUrl,
-  StripeApiError,
 } from "./params.ts";
 import type { CheckoutInput, StripeState, SubscriptionChanges } from "./state.ts";
 
@@ -438,7 +437,7 @@ function expandPath(state: StripeState, value: unknown, segments: string[], path
 function createCustomer(state: StripeState, params: ParamObject): Stripe.Customer {
   rejectUnknown(params, CUSTOMER_CREATE);
   return state.createCustomer({
-    email: optionalString(params, "email") || null,
+    email: optionalEmail(params, "email") || null,
     name: optionalString(params, "name") || null,
     description: optionalString(params, "description") || null,
     phone: optionalString(params, "phone") || null,
@@ -448,7 +447,7 @@ function createCustomer(state: StripeState, params: ParamObject): Stripe.Custome
 
 function updateCustomer(state: StripeState, id: string, params: ParamObject): Stripe.Customer {
   rejectUnknown(params, CUSTOMER_UPDATE);
-  const email = optionalString(params, "email");
+  const email = optionalEmail(params, "email");
   const name = optionalString(params, "name");
   const description = optionalString(params, "description");
   const phone = optionalString(params, "phone");
@@ -482,7 +481,7 @@ function createCheckoutSession(state: StripeState, params: ParamObject): Stripe.
   if (cancelUrl !== undefined) requireUrl(requiredString(params, "cancel_url"), "cancel_url");
 
   const customerId = optionalString(params, "customer");
-  const customerEmail = optionalString(params, "customer_email");
+  const customerEmail = optionalEmail(params, "customer_email");
   if (customerId !== undefined && customerEmail !== undefined) {
     throw parameterInvalid(
       "customer_email",
@@ -537,6 +536,7 @@ function createCheckoutSession(state: StripeState, params: ParamObject): Stripe.
     subscriptionMetadata: mergeMetadata(
       {},
       subscriptionData ? optionalMetadata(subscriptionData, "metadata", ["subscription_data"]) : {},
+      "subscription_data[metadata]",
     ),
     trialPeriodDays,
     successUrl: successUrl ?? null,

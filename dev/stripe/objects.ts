@@ -1,5 +1,5 @@
 /** Builders for Stripe objects in the shape API 2026-10-28.endive sends, every field present. */
-import { Stripe } from "../../supabase/functions/_shared/stripe.ts";
+import type { Stripe } from "../../supabase/functions/_shared/stripe.ts";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -14,6 +14,14 @@ export function randomChars(length: number): string {
 /** A Stripe-looking id: `cus_` followed by random letters and digits. */
 export function newId(prefix: string, length = 14): string {
   return `${prefix}_${randomChars(length)}`;
+}
+
+/**
+ * A decimal field's value. On the wire a decimal is its string, and every object the emulator
+ * holds reaches a client only through JSON, so the string is all a decimal needs to be here.
+ */
+export function decimal(value: string | number): Stripe.Decimal {
+  return String(value) as unknown as Stripe.Decimal;
 }
 
 /** A deep copy as the wire sees it (Decimal values become their string form). */
@@ -119,7 +127,7 @@ export function priceObject(fields: PriceFields): Stripe.Price {
     transform_quantity: null,
     type: fields.recurring ? "recurring" : "one_time",
     unit_amount: fields.unitAmount,
-    unit_amount_decimal: Stripe.Decimal.from(String(fields.unitAmount)),
+    unit_amount_decimal: decimal(fields.unitAmount),
   };
 }
 
@@ -485,12 +493,10 @@ export function invoiceObject(fields: InvoiceFields): Stripe.Invoice {
           product,
         },
         type: "price_details",
-        unit_amount_decimal: fields.charged
-          ? item.price.unit_amount_decimal
-          : Stripe.Decimal.from("0"),
+        unit_amount_decimal: fields.charged ? item.price.unit_amount_decimal : decimal(0),
       },
       quantity,
-      quantity_decimal: Stripe.Decimal.from(String(quantity)),
+      quantity_decimal: decimal(quantity),
       subscription: fields.subscription.id,
       subtotal: amount,
       taxes: [],

@@ -1,13 +1,14 @@
 /** HTML pages for people: hosted checkout, the billing portal and invoices. No JS, no assets. */
 import type { Stripe } from "../../supabase/functions/_shared/stripe.ts";
 import { formatAmount } from "./objects.ts";
-import { StripeApiError } from "./params.ts";
+import { StripeApiError } from "./errors.ts";
 import type { StripeState } from "./state.ts";
 
 const HTML_HEADERS = {
   "Content-Type": "text/html; charset=utf-8",
   "Cache-Control": "no-store",
   "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action *",
+  "Referrer-Policy": "no-referrer",
   "X-Frame-Options": "DENY",
 };
 

@@ -1,6 +1,5 @@
 /** The emulator's in-memory Stripe account: objects, the changes Stripe makes to them, and events. */
-import { type Stripe, STRIPE_API_VERSION } from "../../supabase/functions/_shared/stripe.ts";
-import { isLive } from "../../supabase/functions/_shared/subscription.ts";
+import type { Stripe } from "../../supabase/functions/_shared/stripe.ts";
 import {
   addInterval,
   checkoutSessionObject,
@@ -18,10 +17,12 @@ import {
   subscriptionItemObject,
   subscriptionObject,
 } from "./objects.ts";
-import { mergeMetadata, parameterInvalid, resourceMissing, StripeApiError } from "./params.ts";
+import { parameterInvalid, resourceMissing, StripeApiError } from "./errors.ts";
+import { mergeMetadata } from "./params.ts";
+import { API_VERSION } from "./version.ts";
 
-/** The API version the emulator speaks and stamps on events: the one the functions pin. */
-export { STRIPE_API_VERSION as API_VERSION };
+/** Statuses of a subscription that is still running, as Stripe's portal shows it first. */
+const LIVE_STATUSES: readonly string[] = ["active", "trialing", "past_due", "unpaid", "paused"];
 
 /** The price seeded at start. */
 export const DEFAULT_PRICE_ID = "price_local_pro";
@@ -102,6 +103,20 @@ export interface StateSnapshot {
   invoiceCount: number;
 }
 
+/** What a {@link StripeState} is built with. */
+export interface StateOptions {
+  /** The account's clock, in seconds since the epoch. */
+  now: () => number;
+  /** The base URL of the pages, for session and invoice URLs. */
+  publicUrl: () => string;
+  /** Whether objects are live-mode objects (a `sk_live_` key). Default false. */
+  livemode?: boolean;
+  /** Called with each new event, after it is recorded. */
+  onEvent?: (event: Stripe.Event) => void;
+  /** How many endpoints an event of this type will be sent to (its `pending_webhooks`). */
+  pendingWebhooks?: (type: string) => number;
+}
+
 /** The account's objects and the operations Stripe performs on them. */
 export class StripeState {
   readonly customers = new Map<string, Stripe.Customer | Stripe.DeletedCustomer>();
@@ -117,12 +132,18 @@ export class StripeState {
   #request: RequestContext = { id: null, idempotencyKey: null };
   #invoiceCount = 0;
 
-  constructor(
-    readonly now: () => number,
-    readonly publicUrl: () => string,
-    readonly onEvent: (event: Stripe.Event) => void,
-    readonly pendingWebhooks: () => number,
-  ) {
+  readonly now: () => number;
+  readonly publicUrl: () => string;
+  readonly livemode: boolean;
+  readonly #onEvent: (event: Stripe.Event) => void;
+  readonly #pendingWebhooks: (type: string) => number;
+
+  constructor(options: StateOptions) {
+    this.now = options.now;
+    this.publicUrl = options.publicUrl;
+    this.livemode = options.livemode ?? false;
+    this.#onEvent = options.onEvent ?? (() => {});
+    this.#pendingWebhooks = options.pendingWebhooks ?? (() => 0);
     this.seed();
   }
 
@@ -220,16 +241,16 @@ export class StripeState {
     const event = {
       id: newId("evt", 24),
       object: "event",
-      api_version: STRIPE_API_VERSION,
+      api_version: API_VERSION,
       created: this.now(),
       data,
-      livemode: false,
-      pending_webhooks: this.pendingWebhooks(),
+      livemode: this.livemode,
+      pending_webhooks: this.#pendingWebhooks(type),
       request: { id: this.#request.id, idempotency_key: this.#request.idempotencyKey },
       type,
     } as Stripe.Event;
     this.events.push(event);
-    this.onEvent(event);
+    this.#onEvent(event);
     return event;
   }
 
@@ -319,7 +340,7 @@ export class StripeState {
   /** The live subscription of a customer, else its most recent one. */
   subscriptionOf(customerId: string): Stripe.Subscription | undefined {
     const all = [...this.subscriptions.values()].filter((sub) => sub.customer === customerId);
-    return all.findLast((sub) => isLive(sub.status)) ?? all.at(-1);
+    return all.findLast((sub) => LIVE_STATUSES.includes(sub.status)) ?? all.at(-1);
   }
 
   // ---- customers, prices, sessions -----------------------------------------------------------
