@@ -4,22 +4,30 @@
  * serves checkout and portal pages for people and delivers signed webhooks.
  */
 import type { Stripe } from "../../supabase/functions/_shared/stripe.ts";
-import { routeApi } from "./api.ts";
+import { routeApi } from "./api/router.ts";
 import { authenticate, type Caller } from "./auth.ts";
+import { BodyTooLarge, readBody } from "./body.ts";
+import { deletePrice, seedCatalog } from "./catalog.ts";
+import { completeCheckout, type CompleteCheckoutOptions, expireCheckout } from "./checkout.ts";
+import { advanceClock, type ClockAdvance } from "./clock.ts";
 import { type SubscriptionControl, subscriptionControl } from "./control.ts";
 import { handleControl } from "./control_routes.ts";
+import { Deliveries } from "./deliveries.ts";
 import { errorBody, StripeApiError } from "./errors.ts";
 import { type Fault, faultError, FaultQueue } from "./faults.ts";
 import { type ParamObject, parseForm, parseParams } from "./form.ts";
 import { HostCheck } from "./hosts.ts";
 import { type ApiAnswer, IdempotencyStore, isStored } from "./idempotency.ts";
 import { newId, snapshot } from "./objects.ts";
-import { handlePage } from "./pages.ts";
+import { handlePage } from "./pages/mod.ts";
 import { type RecordedRequest, RequestRecorder } from "./recorder.ts";
-import { type CompleteCheckoutOptions, type StateSnapshot, StripeState } from "./state.ts";
+import { seed, type SeedOptions, type SeedResult } from "./seeding.ts";
+import { type StateSnapshot, StripeState } from "./state.ts";
 import { StateFile } from "./state_file.ts";
+import { type HandEdit, handEdit } from "./subscriptions.ts";
 import { API_VERSION } from "./version.ts";
-import { type DeliveryAttempt, Sleeps, WebhookDelivery } from "./webhooks.ts";
+import { endpointsFor } from "./webhook_endpoints.ts";
+import { type DeliveryAttempt, Sleeps } from "./webhooks.ts";
 
 /** How the emulator is set up. */
 export interface StripeEmulatorOptions {
@@ -40,7 +48,7 @@ export interface StripeEmulatorOptions {
   log?: (line: string) => void;
   /**
    * A JSON file that keeps the account between runs: read at start when it exists, written
-   * after every request that may change something.
+   * after every request that may change something (and by `save()`).
    */
   stateFile?: string;
   /** Every API answer waits this long first, to model Stripe's round trip. Default 0. */
@@ -59,7 +67,7 @@ function json(body: unknown, status = 200): Response {
 export class StripeEmulator {
   readonly #options: StripeEmulatorOptions;
   readonly #state: StripeState;
-  readonly #webhook: WebhookDelivery | null;
+  readonly #deliveries: Deliveries;
   readonly #recorder = new RequestRecorder();
   readonly #faults = new FaultQueue();
   readonly #idempotency = new IdempotencyStore();
@@ -74,15 +82,23 @@ export class StripeEmulator {
     this.#hosts = new HostCheck([this.#publicUrl], options.allowedHosts);
     this.#stateFile = options.stateFile === undefined ? null : new StateFile(options.stateFile);
     const now = options.now ?? (() => Math.floor(Date.now() / 1000));
-    this.#webhook = options.webhook
-      ? new WebhookDelivery(options.webhook, options.webhookRetryDelaysMs, options.log)
-      : null;
+    this.#deliveries = new Deliveries({
+      configured: options.webhook ?? null,
+      endpoints: (type) => endpointsFor(this.#state, type),
+      delivered: (eventId) => {
+        const event = this.#state.event(eventId);
+        event.pending_webhooks = Math.max(0, event.pending_webhooks - 1);
+      },
+      retryDelaysMs: options.webhookRetryDelaysMs,
+      log: options.log,
+    });
     this.#state = new StripeState({
       now,
       publicUrl: () => this.#publicUrl,
       livemode: options.secretKey?.startsWith("sk_live_") ?? false,
-      onEvent: (event) => this.#webhook?.enqueue(event, JSON.stringify(event, null, 2)),
-      pendingWebhooks: () => (this.#webhook ? 1 : 0),
+      onEvent: (event) => this.#deliveries.dispatch(event),
+      pendingWebhooks: (type) => this.#deliveries.pendingFor(type),
+      seed: seedCatalog,
     });
   }
 
@@ -103,7 +119,10 @@ export class StripeEmulator {
 
   // ---- control -------------------------------------------------------------------------------
 
-  /** Pays an open subscription-mode session as Stripe does and returns the new subscription. */
+  /**
+   * Pays an open subscription-mode session as Stripe does and returns the new subscription.
+   * Options: a trial, a promotion code the person typed, whether they gave a card.
+   */
   completeCheckout(sessionId: string, options: CompleteCheckoutOptions = {}): Stripe.Subscription {
     const session = this.#state.checkout(sessionId).session;
     if (session.mode !== "subscription") {
@@ -111,14 +130,58 @@ export class StripeEmulator {
         `Checkout session "${sessionId}" is in ${session.mode} mode, not subscription`,
       );
     }
-    const subscription = this.#state.completeCheckout(sessionId, options);
+    const subscription = completeCheckout(this.#state, sessionId, options);
     if (!subscription) throw new Error(`Checkout session "${sessionId}" made no subscription`);
     return snapshot(subscription);
   }
 
   /** Expires an open session (`checkout.session.expired`). */
   expireCheckout(sessionId: string): Stripe.Checkout.Session {
-    return snapshot(this.#state.expireCheckout(sessionId));
+    return snapshot(expireCheckout(this.#state, sessionId));
+  }
+
+  /**
+   * Changes a subscription without any event, as a person editing it in the Dashboard while
+   * the endpoint is misconfigured: status, price, quantity, cancellation, metadata, periods.
+   */
+  handEdit(subscriptionId: string, edit: HandEdit): Stripe.Subscription {
+    return snapshot(handEdit(this.#state, subscriptionId, edit));
+  }
+
+  /**
+   * Moves the account's clock forward, making what falls due on the way happen in order:
+   * trial-end notices, trial ends, scheduled cancellations, renewals, session expiries.
+   */
+  advanceClock(seconds: number): ClockAdvance {
+    return advanceClock(this.#state, seconds);
+  }
+
+  /** The account's time, in seconds since the epoch (the wall clock plus any advance). */
+  now(): number {
+    return this.#state.now();
+  }
+
+  /** Creates many customers with a subscription each, silently unless `events` is set. */
+  seed(options: SeedOptions): SeedResult {
+    return seed(this.#state, options);
+  }
+
+  /** Deletes a never-used price, as the Dashboard can (`price.deleted`). */
+  deletePrice(priceId: string): Stripe.Price {
+    return snapshot(deletePrice(this.#state, priceId));
+  }
+
+  /**
+   * Starts (true) or ends (false) a webhook outage: while it lasts, deliveries are dropped and
+   * their events stay pending (`pending_webhooks` > 0), as after Stripe gives up on an endpoint.
+   */
+  setOutage(dropping: boolean): void {
+    this.#deliveries.dropping = dropping;
+  }
+
+  /** Whether webhook deliveries are being dropped. */
+  get outage(): boolean {
+    return this.#deliveries.dropping;
   }
 
   /** The control actions of one subscription: `emulator.subscription(id).renew({ fail: true })`. */
@@ -157,14 +220,14 @@ export class StripeEmulator {
     return snapshot([...this.#state.checkouts.values()].map((record) => record.session));
   }
 
-  /** Webhook delivery attempts so far. */
+  /** Webhook delivery attempts so far, to every endpoint, with dropped ones (attempt 0). */
   deliveries(): DeliveryAttempt[] {
-    return snapshot(this.#webhook?.attempts ?? []);
+    return snapshot(this.#deliveries.attempts);
   }
 
   /** Resolves when no webhook delivery is pending. */
   deliveriesSettled(): Promise<void> {
-    return this.#webhook?.settled() ?? Promise.resolve();
+    return this.#deliveries.settled();
   }
 
   /** Makes the next matching API calls answer an error or hang. */
@@ -183,20 +246,24 @@ export class StripeEmulator {
     return this.#faults.size;
   }
 
-  /** Back to the seeded state: no objects, events, requests, faults or idempotency keys. */
+  /**
+   * Back to the seeded state: no objects, events, requests, faults or idempotency keys, the
+   * clock back to the wall clock, and no outage.
+   */
   reset(): void {
     this.#state.clear();
     this.#recorder.clear();
     this.#faults.clear();
     this.#idempotency.clear();
-    this.#webhook?.attempts.splice(0);
+    this.#deliveries.attempts.splice(0);
+    this.#deliveries.dropping = false;
   }
 
   /** Stops webhook retries and pending delays. */
   async close(): Promise<void> {
     // Hanging calls answer now, so that the server can shut down.
     this.#sleeps.wakeAll();
-    await this.#webhook?.close();
+    await this.#deliveries.close();
   }
 
   // ---- HTTP ----------------------------------------------------------------------------------
@@ -207,11 +274,23 @@ export class StripeEmulator {
     if (!this.#hosts.allows(url.host)) {
       return json({ error: `Requests for host "${url.hostname}" are not answered here` }, 403);
     }
-    const response = await this.#route(request, url);
-    if (this.#stateFile !== null && request.method !== "GET" && request.method !== "HEAD") {
-      await this.#stateFile.write(this.#state.toSnapshot());
+    let response: Response;
+    try {
+      response = await this.#route(request, url);
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) throw error;
+      response = json({ error: { type: "invalid_request_error", message: error.message } }, 413);
     }
+    if (request.method !== "GET" && request.method !== "HEAD") await this.save();
     return response;
+  }
+
+  /**
+   * Writes the account to `stateFile`, if there is one. Requests that may change something
+   * write it themselves; a caller of the control methods in the same process calls this.
+   */
+  async save(): Promise<void> {
+    await this.#stateFile?.write(this.#state.toSnapshot());
   }
 
   /** Loads the account kept in `stateFile`, if there is one. */
@@ -239,7 +318,7 @@ export class StripeEmulator {
     const idempotencyKey = request.headers.get("Idempotency-Key");
     const method = request.method.toUpperCase();
     const mutating = method === "POST" || method === "DELETE";
-    const body = method === "GET" ? "" : await request.text();
+    const body = method === "GET" ? "" : await readBody(request);
     let params: ParamObject;
     try {
       params = method === "POST" ? parseForm(body) : parseParams(url.searchParams);

@@ -1,6 +1,6 @@
 /** Typed readers for decoded parameters, with Stripe's checks and its errors. */
 import { parameterInvalid, parameterMissing, parameterUnknown } from "./errors.ts";
-import type { Param, ParamObject } from "./form.ts";
+import { type Param, type ParamObject, setOwn } from "./form.ts";
 
 /** Renders a nested parameter path the way Stripe names it: `line_items[0][price]`. */
 export function paramName(path: readonly (string | number)[]): string {
@@ -159,7 +159,7 @@ export function optionalMetadata(
         } characters. Invalid value: ${entry}`,
       );
     }
-    result[entryKey] = entry === "" ? null : entry;
+    setOwn(result, entryKey, entry === "" ? null : entry);
   }
   return result;
 }
@@ -178,7 +178,7 @@ export function mergeMetadata(
   const next = { ...current };
   for (const [key, value] of Object.entries(update)) {
     if (value === null) delete next[key];
-    else next[key] = value;
+    else setOwn(next, key, value);
   }
   const count = Object.keys(next).length;
   if (count > METADATA_MAX_KEYS) {

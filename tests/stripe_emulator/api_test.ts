@@ -138,3 +138,67 @@ Deno.test("an unknown API route answers Stripe's 404 with the method and path", 
     assert.match(body.error.message, /^Unrecognized request URL \(GET: \/v1\/charges\)/);
   });
 });
+
+Deno.test("with a live-mode key the account is in live mode and its objects say so", async () => {
+  await withEmulator({ secretKey: "sk_live_emulator" }, async ({ stripe, url, emulator }) => {
+    const customer = await stripe.customers.create({ email: "ada@example.com" });
+    assert.equal(customer.livemode, true);
+    const price = await stripe.prices.retrieve(DEFAULT_PRICE_ID);
+    assert.equal(price.livemode, true);
+    const session = await stripe.checkout.sessions.create({
+      mode: "subscription",
+      line_items: [{ price: DEFAULT_PRICE_ID, quantity: 1 }],
+      customer: customer.id,
+      success_url: "http://localhost:3000/dashboard",
+    });
+    assert.match(session.id, /^cs_live_/);
+    assert.equal(session.livemode, true);
+    const subscription = emulator.completeCheckout(session.id);
+    assert.equal(subscription.livemode, true);
+    assert.ok(emulator.events().every((event) => event.livemode));
+    const test = await fetch(`${url}/v1/customers`, {
+      headers: { Authorization: `Bearer ${SECRET_KEY}` },
+    });
+    assert.equal(test.status, 401);
+    const error = (await test.json()).error;
+    assert.match(error.request_log_url, /^https:\/\/dashboard\.stripe\.com\/logs\//);
+  });
+});
+
+Deno.test("a request body over 1 MiB is refused with 413, and a __proto__ parameter is unknown", async () => {
+  await withEmulator({}, async ({ url }) => {
+    const big = await fetch(`${url}/v1/customers`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${SECRET_KEY}`,
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+      body: `description=${"x".repeat(1024 * 1024 + 1)}`,
+    });
+    assert.equal(big.status, 413);
+    assert.equal((await big.json()).error.type, "invalid_request_error");
+
+    const sneaky = await fetch(`${url}/v1/customers`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${SECRET_KEY}`,
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+      body: "__proto__[email]=x&metadata[__proto__]=kept",
+    });
+    assert.equal(sneaky.status, 400);
+    assert.equal((await sneaky.json()).error.code, "parameter_unknown");
+    const kept = await fetch(`${url}/v1/customers`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${SECRET_KEY}`,
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+      body: "metadata[__proto__]=kept",
+    });
+    assert.equal(kept.status, 200);
+    const customer = await kept.json();
+    assert.ok(Object.hasOwn(customer.metadata, "__proto__"));
+    assert.equal(customer.metadata["__proto__"], "kept");
+  });
+});

@@ -47,7 +47,7 @@ Deno.test("the state file writes whole files readable by their owner only, the l
     assert.equal(await file.read(), null);
     await Promise.all([file.write({ n: 1 }), file.write({ n: 2 }), file.write({ n: 3 })]);
     assert.deepEqual(await file.read(), { n: 3 });
-    assert.equal((await Deno.stat(`${dir}/state.json`)).mode! & 0o777, 0o600);
+    assert.equal(((await Deno.stat(`${dir}/state.json`)).mode ?? 0) & 0o777, 0o600);
     const names = [];
     for await (const entry of Deno.readDir(dir)) names.push(entry.name);
     assert.deepEqual(names, ["state.json"]);

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
-import { DEFAULT_PRICE_ID } from "../../dev/stripe/mod.ts";
+import { CATALOG, DEFAULT_PRICE_ID, TEST_ADDRESS } from "../../dev/stripe/mod.ts";
 import {
   checkoutParams,
+  page,
   rejects,
   setup,
   Stripe,
+  submit,
   subscribed,
   typesSince,
   withEmulator,
@@ -227,5 +229,199 @@ Deno.test("expiring checkout emits checkout.session.expired", async () => {
     assert.equal(expired.status, "expired");
     assert.equal(running.emulator.events().at(-1)?.type, "checkout.session.expired");
     assert.throws(() => running.emulator.completeCheckout(session.id));
+  });
+});
+
+Deno.test("trial, card collection and trial-end parameters are checked and reflected", async () => {
+  await withEmulator({}, async ({ stripe, emulator }) => {
+    const customer = await stripe.customers.create({ email: "ada@example.com" });
+    const base = checkoutParams(customer.id);
+    for (const days of [0, 731]) {
+      const error = await rejects(
+        stripe.checkout.sessions.create({
+          ...base,
+          subscription_data: { trial_period_days: days },
+        }),
+        Stripe.errors.StripeInvalidRequestError,
+      );
+      assert.equal(error.param, "subscription_data[trial_period_days]");
+    }
+    const collection = await rejects(
+      stripe.checkout.sessions.create({
+        ...base,
+        payment_method_collection: "sometimes" as "always",
+      }),
+      Stripe.errors.StripeInvalidRequestError,
+    );
+    assert.equal(collection.param, "payment_method_collection");
+    assert.equal(
+      collection.message,
+      "Invalid payment_method_collection: must be one of always, or if_required",
+    );
+    const behavior = await rejects(
+      stripe.checkout.sessions.create({
+        ...base,
+        subscription_data: {
+          trial_period_days: 7,
+          trial_settings: { end_behavior: { missing_payment_method: "explode" as "cancel" } },
+        },
+      }),
+      Stripe.errors.StripeInvalidRequestError,
+    );
+    assert.equal(
+      behavior.param,
+      "subscription_data[trial_settings][end_behavior][missing_payment_method]",
+    );
+
+    const session = await stripe.checkout.sessions.create({
+      ...base,
+      payment_method_collection: "if_required",
+      subscription_data: {
+        metadata: { userId: "user-1" },
+        trial_period_days: 730,
+        trial_settings: { end_behavior: { missing_payment_method: "pause" } },
+      },
+    });
+    assert.equal(session.payment_method_collection, "if_required");
+    assert.equal(session.amount_total, 0);
+    const subscription = emulator.completeCheckout(session.id);
+    assert.equal(subscription.trial_end, (subscription.trial_start ?? 0) + 730 * 86400);
+    assert.equal(subscription.trial_settings?.end_behavior.missing_payment_method, "pause");
+    assert.equal(subscription.default_payment_method, null);
+    assert.equal(
+      (await stripe.checkout.sessions.create(base)).payment_method_collection,
+      "always",
+    );
+  });
+});
+
+Deno.test("promotion codes: allowed on the session, typed on the page, and reflected as a discount", async () => {
+  await withEmulator({}, async ({ stripe, emulator }) => {
+    const customer = await stripe.customers.create({ email: "ada@example.com" });
+    const base = checkoutParams(customer.id);
+    const exclusive = await rejects(
+      stripe.checkout.sessions.create({
+        ...base,
+        allow_promotion_codes: true,
+        discounts: [{ promotion_code: CATALOG.promotionCode.id }],
+      }),
+      Stripe.errors.StripeInvalidRequestError,
+    );
+    assert.equal(exclusive.code, "parameters_exclusive");
+
+    const session = await stripe.checkout.sessions.create({ ...base, allow_promotion_codes: true });
+    assert.equal(session.allow_promotion_codes, true);
+    const { html } = await page(session.url ?? "");
+    assert.match(html, /<input name="promotion_code"/);
+
+    const wrong = await submit(session.url ?? "", { action: "pay", promotion_code: "NOPE" });
+    assert.equal(wrong.status, 400);
+    assert.match(await wrong.text(), /This code is invalid\./);
+    assert.equal(emulator.subscriptions().length, 0);
+
+    const paid = await submit(session.url ?? "", { action: "pay", promotion_code: "local20" });
+    assert.equal(paid.status, 303);
+    await paid.body?.cancel();
+    const completed = await stripe.checkout.sessions.retrieve(session.id);
+    assert.deepEqual(completed.discounts, [
+      { coupon: null, promotion_code: CATALOG.promotionCode.id },
+    ]);
+    assert.equal(completed.amount_subtotal, 1000);
+    assert.equal(completed.amount_total, 800);
+    assert.equal(completed.total_details?.amount_discount, 200);
+
+    const subscription = await stripe.subscriptions.retrieve(String(completed.subscription), {
+      expand: ["discounts", "latest_invoice"],
+    });
+    const [discount] = subscription.discounts as Stripe.Discount[];
+    assert.match(discount?.id ?? "", /^di_/);
+    assert.equal(discount?.promotion_code, CATALOG.promotionCode.id);
+    assert.equal(discount?.source.coupon, CATALOG.coupon);
+    const invoice = subscription.latest_invoice as Stripe.Invoice;
+    assert.equal(invoice.subtotal, 1000);
+    assert.equal(invoice.total, 800);
+    assert.equal(invoice.amount_paid, 800);
+    assert.deepEqual(invoice.total_discount_amounts, [{ amount: 200, discount: discount?.id }]);
+    // The discount lasts: the renewal is discounted too.
+    emulator.subscription(subscription.id).renew();
+    assert.equal(emulator.invoices().at(-1)?.amount_paid, 800);
+    assert.equal(
+      (await stripe.promotionCodes.retrieve(CATALOG.promotionCode.id)).times_redeemed,
+      1,
+    );
+  });
+});
+
+Deno.test("a session's discounts name a coupon or promotion code that exists", async () => {
+  await withEmulator({}, async ({ stripe, emulator }) => {
+    const customer = await stripe.customers.create({});
+    const base = checkoutParams(customer.id);
+    const missing = await rejects(
+      stripe.checkout.sessions.create({ ...base, discounts: [{ coupon: "nope" }] }),
+      Stripe.errors.StripeInvalidRequestError,
+    );
+    assert.equal(missing.param, "discounts[0][coupon]");
+    const session = await stripe.checkout.sessions.create({
+      ...base,
+      discounts: [{ coupon: CATALOG.coupon }],
+    });
+    assert.equal(session.amount_total, 800);
+    const subscription = emulator.completeCheckout(session.id);
+    assert.equal(subscription.discounts.length, 1);
+  });
+});
+
+Deno.test("automatic tax needs the customer's address, or customer_update[address]=auto to save it", async () => {
+  await withEmulator({}, async (running) => {
+    const { stripe, emulator } = running;
+    const customer = await stripe.customers.create({ email: "ada@example.com" });
+    const base = checkoutParams(customer.id);
+    const refused = await rejects(
+      stripe.checkout.sessions.create({ ...base, automatic_tax: { enabled: true } }),
+      Stripe.errors.StripeInvalidRequestError,
+    );
+    assert.equal(refused.statusCode, 400);
+    assert.equal(refused.code, "customer_tax_location_invalid");
+    assert.equal(refused.param, undefined);
+    assert.equal(
+      refused.message,
+      "Automatic tax calculation in Checkout requires a valid address on the Customer. Add a valid address to the Customer or set `customer_update[address]` to 'auto' to save the billing address entered in Checkout to the Customer.",
+    );
+
+    const withoutCustomer = await rejects(
+      stripe.checkout.sessions.create({
+        ...base,
+        customer: undefined,
+        customer_email: "ada@example.com",
+        customer_update: { address: "auto" },
+      }),
+      Stripe.errors.StripeInvalidRequestError,
+    );
+    assert.equal(withoutCustomer.param, "customer_update");
+
+    const session = await stripe.checkout.sessions.create({
+      ...base,
+      automatic_tax: { enabled: true },
+      customer_update: { address: "auto", name: "auto" },
+    });
+    assert.equal(session.automatic_tax.enabled, true);
+    assert.equal(session.automatic_tax.status, "requires_location_inputs");
+    const start = emulator.events().length;
+    const paid = await submit(session.url ?? "", { action: "pay", name: "Ada Lovelace" });
+    assert.equal(paid.status, 303);
+    await paid.body?.cancel();
+    const saved = await stripe.customers.retrieve(customer.id) as Stripe.Customer;
+    assert.equal(saved.address?.country, TEST_ADDRESS.country);
+    assert.equal(saved.name, "Ada Lovelace");
+    assert.equal(typesSince(running, start)[0], "customer.updated");
+    const subscription = emulator.subscriptions()[0];
+    assert.equal(subscription?.automatic_tax.enabled, true);
+
+    // A customer with an address needs no customer_update.
+    const addressed = await stripe.checkout.sessions.create({
+      ...base,
+      automatic_tax: { enabled: true },
+    });
+    assert.equal(addressed.automatic_tax.enabled, true);
   });
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { rejects, setup, Stripe, withEmulator } from "./support.ts";
+import { rejects, setup, Stripe, subscribed, typesSince, withEmulator } from "./support.ts";
 
 Deno.test("the emulator creates, retrieves, updates, lists and deletes customers", async () => {
   const { stripe, close } = await setup();
@@ -106,5 +106,74 @@ Deno.test("metadata over Stripe's limits is refused and changes nothing", async 
     });
     assert.equal(Object.keys(swapped.metadata).length, 50);
     assert.equal(swapped.metadata.key0, undefined);
+  });
+});
+
+Deno.test("deleting a customer cancels its subscriptions at once, then sends customer.deleted", async () => {
+  await withEmulator({}, async (running) => {
+    const { stripe, emulator } = running;
+    const { customer, subscription } = await subscribed(running);
+    const start = emulator.events().length;
+    await stripe.customers.del(customer.id);
+    assert.deepEqual(typesSince(running, start), [
+      "customer.subscription.deleted",
+      "entitlements.active_entitlement_summary.updated",
+      "customer.deleted",
+    ]);
+    const canceled = await stripe.subscriptions.retrieve(subscription.id);
+    assert.equal(canceled.status, "canceled");
+    assert.ok(canceled.ended_at !== null);
+    const [deletedEvent] = emulator.events().slice(-1);
+    assert.equal((deletedEvent?.data.object as Stripe.Customer).email, "ada@example.com");
+    const again = await rejects(
+      stripe.customers.del(customer.id),
+      Stripe.errors.StripeInvalidRequestError,
+    );
+    assert.equal(again.statusCode, 404);
+    const update = await rejects(
+      stripe.customers.update(customer.id, { email: "new@example.com" }),
+      Stripe.errors.StripeInvalidRequestError,
+    );
+    assert.equal(update.code, "resource_missing");
+  });
+});
+
+Deno.test("updating a customer changes its email and merges metadata, an empty value unsetting a key", async () => {
+  await withEmulator({}, async ({ stripe, emulator }) => {
+    const customer = await stripe.customers.create({
+      email: "ada@example.com",
+      metadata: { userId: "user-1", plan: "pro" },
+    });
+    const start = emulator.events().length;
+    const updated = await stripe.customers.update(customer.id, {
+      email: "ada.lovelace@example.com",
+      metadata: { plan: "", deleted: "true" },
+    });
+    assert.equal(updated.email, "ada.lovelace@example.com");
+    assert.deepEqual(updated.metadata, { userId: "user-1", deleted: "true" });
+    const [event] = emulator.events().slice(start);
+    assert.equal(event?.type, "customer.updated");
+    assert.deepEqual(event?.data.previous_attributes, {
+      email: "ada@example.com",
+      metadata: { userId: "user-1", plan: "pro" },
+    });
+    const cleared = await stripe.customers.update(customer.id, { metadata: "" });
+    assert.deepEqual(cleared.metadata, {});
+  });
+});
+
+Deno.test("canceling a subscription accepts prorate and invoice_now, as Stripe does", async () => {
+  await withEmulator({}, async (running) => {
+    const { subscription } = await subscribed(running);
+    const canceled = await running.stripe.subscriptions.cancel(subscription.id, {
+      prorate: false,
+      invoice_now: false,
+    });
+    assert.equal(canceled.status, "canceled");
+    const twice = await rejects(
+      running.stripe.subscriptions.cancel(subscription.id),
+      Stripe.errors.StripeInvalidRequestError,
+    );
+    assert.equal(twice.statusCode, 400);
   });
 });

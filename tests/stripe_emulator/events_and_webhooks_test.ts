@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { signPayload } from "../../dev/stripe/mod.ts";
 import {
+  control,
   receiver,
+  rejects,
   SECRET_KEY,
   setup,
   Stripe,
@@ -134,6 +136,139 @@ Deno.test("a delivery that keeps failing gives up after five attempts", async ()
     await running.stripe.customers.create({});
     await running.emulator.deliveriesSettled();
     assert.equal(hook.received.length, 5);
+  } finally {
+    await running.close();
+    await hook.close();
+  }
+});
+
+Deno.test("webhook endpoints are registered, listed, updated and deleted; the secret shows once", async () => {
+  await withEmulator({}, async ({ stripe }) => {
+    const created = await stripe.webhookEndpoints.create({
+      url: "https://example.com/functions/v1/stripe-webhook",
+      enabled_events: ["customer.subscription.updated", "invoice.paid"],
+      description: "Production",
+    });
+    assert.match(created.id, /^we_/);
+    assert.match(created.secret ?? "", /^whsec_\w{32}$/);
+    assert.equal(created.status, "enabled");
+    assert.equal(created.api_version, "2026-10-28.endive");
+    const fetched = await stripe.webhookEndpoints.retrieve(created.id);
+    assert.equal(fetched.secret, undefined);
+    assert.deepEqual(fetched.enabled_events, ["customer.subscription.updated", "invoice.paid"]);
+
+    const updated = await stripe.webhookEndpoints.update(created.id, {
+      enabled_events: ["*"],
+      disabled: true,
+      url: "https://example.com/hook",
+    });
+    assert.equal(updated.status, "disabled");
+    assert.deepEqual(updated.enabled_events, ["*"]);
+    assert.equal(updated.url, "https://example.com/hook");
+    assert.equal(updated.secret, undefined);
+
+    const listed = await stripe.webhookEndpoints.list();
+    assert.deepEqual(listed.data.map((endpoint) => endpoint.id), [created.id]);
+    assert.ok(listed.data.every((endpoint) => endpoint.secret === undefined));
+
+    const refused = await rejects(
+      stripe.webhookEndpoints.create({
+        url: "not a url",
+        enabled_events: ["invoice.paid"],
+      }),
+      Stripe.errors.StripeInvalidRequestError,
+    );
+    assert.equal(refused.param, "url");
+
+    const deleted = await stripe.webhookEndpoints.del(created.id);
+    assert.deepEqual({ ...deleted }, { id: created.id, object: "webhook_endpoint", deleted: true });
+    assert.equal((await stripe.webhookEndpoints.list()).data.length, 0);
+  });
+});
+
+Deno.test("a registered endpoint receives the types it wants, signed with its own secret", async () => {
+  const configured = receiver();
+  const registered = receiver();
+  const running = await setup({ webhook: { url: configured.url, secret: "whsec_local" } });
+  try {
+    const endpoint = await running.stripe.webhookEndpoints.create({
+      url: registered.url,
+      enabled_events: ["customer.created"],
+    });
+    await running.stripe.customers.create({ email: "ada@example.com" });
+    await running.stripe.products.create({ name: "Not wanted" });
+    await running.emulator.deliveriesSettled();
+    assert.equal(registered.received.length, 1);
+    const [delivery] = registered.received;
+    assert.ok(delivery);
+    const event = await verified(delivery, endpoint.secret ?? "");
+    assert.equal(event.type, "customer.created");
+    assert.equal(event.pending_webhooks, 2);
+    await assert.rejects(verified(delivery, "whsec_local"));
+    assert.equal(configured.received.length, 2);
+
+    // Once every endpoint has it, the event is no longer pending.
+    const listed = await running.stripe.events.retrieve(event.id);
+    assert.equal(listed.pending_webhooks, 0);
+
+    await running.stripe.webhookEndpoints.update(endpoint.id, { disabled: true });
+    await running.stripe.customers.create({});
+    await running.emulator.deliveriesSettled();
+    assert.equal(registered.received.length, 1);
+    const attempts = running.emulator.deliveries();
+    assert.deepEqual(
+      [...new Set(attempts.map((attempt) => attempt.endpoint))].sort(),
+      [endpoint.id, null].sort(),
+    );
+  } finally {
+    await running.close();
+    await configured.close();
+    await registered.close();
+  }
+});
+
+Deno.test("during an outage events are made and listed but not delivered, and stay pending", async () => {
+  const hook = receiver();
+  const running = await setup({ webhook: { url: hook.url, secret: "whsec_local" } });
+  try {
+    const { stripe, emulator } = running;
+    const before = await stripe.customers.create({});
+    await emulator.deliveriesSettled();
+    assert.equal(hook.received.length, 1);
+
+    emulator.setOutage(true);
+    assert.equal(emulator.outage, true);
+    const during = await stripe.customers.create({});
+    const [event] = (await stripe.events.list({ limit: 1 })).data;
+    assert.equal((event?.data.object as Stripe.Customer).id, during.id);
+    assert.equal(event?.pending_webhooks, 1);
+    await emulator.deliveriesSettled();
+    assert.equal(hook.received.length, 1);
+    assert.deepEqual(
+      emulator.deliveries().at(-1),
+      {
+        eventId: event?.id,
+        eventType: "customer.created",
+        endpoint: null,
+        attempt: 0,
+        status: null,
+        error: "Dropped: webhook outage",
+      },
+    );
+    const undelivered = await stripe.events.list({ delivery_success: false });
+    assert.deepEqual(undelivered.data.map((entry) => entry.id), [event?.id]);
+    const delivered = await stripe.events.list({ delivery_success: true });
+    assert.ok(
+      delivered.data.some((entry) => (entry.data.object as Stripe.Customer).id === before.id),
+    );
+
+    const ended = await control(running, "POST", "outage", { dropping: false });
+    assert.deepEqual(ended.body, { dropping: false });
+    await stripe.customers.create({});
+    await emulator.deliveriesSettled();
+    assert.equal(hook.received.length, 2);
+    // What was dropped stays dropped: only a sync's replay can recover it.
+    assert.equal((await stripe.events.retrieve(event?.id ?? "")).pending_webhooks, 1);
   } finally {
     await running.close();
     await hook.close();

@@ -16,3 +16,14 @@ Deno.test("the form parser builds nested objects and arrays from Stripe's bracke
     mode: "subscription",
   });
 });
+
+Deno.test("the form parser keeps __proto__ and constructor keys as data, never reaching a prototype", () => {
+  const params = parseForm(
+    "a[__proto__][polluted]=1&constructor[prototype][polluted]=2&__proto__[polluted]=3",
+  );
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.equal(Object.getPrototypeOf(params), Object.prototype);
+  assert.deepEqual(Object.keys(params).sort(), ["__proto__", "a", "constructor"]);
+  const nested = params.a as Record<string, unknown>;
+  assert.ok(Object.hasOwn(nested, "__proto__"));
+});
