@@ -10,6 +10,7 @@ import { actionFromPath, runAction } from "./control.ts";
 import type { StripeEmulator } from "./emulator.ts";
 import { StripeApiError } from "./errors.ts";
 import { faultFromJson } from "./faults.ts";
+import { decodeSegment } from "./form.ts";
 import type { SeedCustomer, SeedOptions } from "./seeding.ts";
 import type { HandEdit } from "./subscriptions.ts";
 
@@ -121,8 +122,10 @@ export async function handleControl(
   const method = request.method.toUpperCase();
   const body = await readJson(request);
   if (body instanceof Response) return body;
-  const [first, second, third, fourth] = url.pathname.split("/").filter((part) => part !== "")
-    .slice(1).map(decodeURIComponent);
+  const segments = url.pathname.split("/").filter((part) => part !== "").slice(1)
+    .map(decodeSegment);
+  if (segments.includes(null)) return json({ error: "Malformed path" }, 400);
+  const [first, second, third, fourth] = segments;
   try {
     if (method === "GET" && first === "events" && second === undefined) {
       return json(emulator.events());

@@ -50,7 +50,6 @@ export class Deliveries {
   /** Sends an event to every endpoint that wants it, or records it dropped during an outage. */
   dispatch(event: Stripe.Event): void {
     if (this.#closed) return;
-    const body = JSON.stringify(event, null, 2);
     const targets: { endpoint: string | null; target: WebhookTarget }[] = [];
     if (this.#options.configured) {
       targets.push({ endpoint: null, target: this.#options.configured });
@@ -61,6 +60,8 @@ export class Deliveries {
         target: { url: record.endpoint.url, secret: record.secret },
       });
     }
+    if (targets.length === 0) return;
+    const body = JSON.stringify(event, null, 2);
     for (const { endpoint, target } of targets) {
       if (this.#dropping) {
         this.attempts.push({

@@ -83,3 +83,12 @@ export function parseParams(pairs: Iterable<[string, string]>): ParamObject {
 export function parseForm(text: string): ParamObject {
   return parseParams(new URLSearchParams(text));
 }
+
+/** A path segment, percent-decoded; null when its escapes are malformed (`%E0`). */
+export function decodeSegment(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}

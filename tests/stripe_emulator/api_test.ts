@@ -202,3 +202,21 @@ Deno.test("a request body over 1 MiB is refused with 413, and a __proto__ parame
     assert.equal(customer.metadata["__proto__"], "kept");
   });
 });
+
+Deno.test("a path with malformed escapes is answered, not a crash", async () => {
+  await withEmulator({}, async ({ url }) => {
+    const headers = { Authorization: `Bearer ${SECRET_KEY}` };
+    const api = await fetch(`${url}/v1/customers/%E0%A4%A`, { headers });
+    assert.equal(api.status, 404);
+    assert.equal((await api.json()).error.type, "invalid_request_error");
+    const control = await fetch(`${url}/_emulator/subscriptions/%E0/renew`, {
+      method: "POST",
+      headers,
+    });
+    assert.equal(control.status, 400);
+    await control.body?.cancel();
+    const page = await fetch(`${url}/c/pay/%E0`);
+    assert.equal(page.status, 404);
+    await page.body?.cancel();
+  });
+});

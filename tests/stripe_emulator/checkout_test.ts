@@ -74,6 +74,7 @@ Deno.test("checkout rejects bad parameters the way Stripe does", async () => {
       Stripe.errors.StripeInvalidRequestError,
     );
     assert.equal(badMode.param, "mode");
+    assert.equal(badMode.message, "Invalid mode: must be one of payment, setup, or subscription");
 
     const zero = await rejects(
       stripe.checkout.sessions.create({
@@ -256,7 +257,7 @@ Deno.test("trial, card collection and trial-end parameters are checked and refle
     assert.equal(collection.param, "payment_method_collection");
     assert.equal(
       collection.message,
-      "Invalid payment_method_collection: must be one of always, or if_required",
+      "Invalid payment_method_collection: must be one of always or if_required",
     );
     const behavior = await rejects(
       stripe.checkout.sessions.create({

@@ -31,13 +31,18 @@ Deno.test("lists page newest first with limit, starting_after, ending_before and
 
 Deno.test("a limit outside 1..100 and an unknown cursor are Stripe's invalid request errors", async () => {
   await withEmulator({}, async ({ stripe }) => {
-    for (const limit of [0, 101]) {
+    const bounds = [
+      [0, "This value must be greater than or equal to 1."],
+      [101, "This value must be less than or equal to 100."],
+    ] as const;
+    for (const [limit, message] of bounds) {
       const error = await rejects(
         stripe.customers.list({ limit }),
         Stripe.errors.StripeInvalidRequestError,
       );
       assert.equal(error.statusCode, 400);
       assert.equal(error.param, "limit");
+      assert.equal(error.message, message);
     }
     const cursor = await rejects(
       stripe.customers.list({ starting_after: "cus_missing" }),

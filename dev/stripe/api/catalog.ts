@@ -259,6 +259,7 @@ function listPromotionCodes(
   );
 }
 
+/** The catalog's routes: products, their features, prices, coupons, promotion codes. */
 export const CATALOG_ROUTES: Routes = {
   "POST prices": (state, params) => createPriceFrom(state, params),
   "GET prices/:id": (state, params, ids) => {

@@ -119,9 +119,9 @@ const TAX_LOCATION_MESSAGE =
 
 /** Stripe's answer to a value outside an enum: `Invalid mode: must be one of a, b, or c`. */
 function notOneOf(param: string, values: readonly string[]): StripeApiError {
-  const list = values.length > 1
+  const list = values.length > 2
     ? `${values.slice(0, -1).join(", ")}, or ${values.at(-1)}`
-    : values.join("");
+    : values.join(" or ");
   return parameterInvalid(param, `Invalid ${param}: must be one of ${list}`);
 }
 
@@ -413,6 +413,7 @@ function createSession(state: StripeState, params: ParamObject): Stripe.Checkout
   return createCheckoutSession(state, input);
 }
 
+/** Checkout sessions' routes. */
 export const CHECKOUT_ROUTES: Routes = {
   "POST checkout/sessions": (state, params) => createSession(state, params),
   "GET checkout/sessions/:id": (state, params, ids) => {

@@ -64,6 +64,7 @@ function optionalAddress(params: ParamObject): Stripe.Address | null | undefined
   };
 }
 
+/** Customers' routes. */
 export const CUSTOMER_ROUTES: Routes = {
   "POST customers": (state, params) => {
     rejectUnknown(params, CUSTOMER_CREATE);

@@ -16,6 +16,7 @@ import { idAt, type Routes } from "./routes.ts";
 /** Stripe's longest feature lookup key. */
 const LOOKUP_KEY_MAX_LENGTH = 80;
 
+/** Entitlements' routes: features and active entitlements. */
 export const ENTITLEMENT_ROUTES: Routes = {
   "POST entitlements/features": (state, params) => {
     rejectUnknown(params, ["expand", "lookup_key", "metadata", "name"]);

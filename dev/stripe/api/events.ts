@@ -12,6 +12,7 @@ function matchesType(type: string, pattern: string): boolean {
   return new RegExp(`^${source}$`).test(type);
 }
 
+/** Events' routes. */
 export const EVENT_ROUTES: Routes = {
   "GET events/:id": (state, params, ids) => {
     rejectUnknown(params, ["expand"]);

@@ -3,6 +3,7 @@ import { optionalString, rejectUnknown } from "../params.ts";
 import { paginate, PAGINATION, timeFilter } from "./lists.ts";
 import { idAt, type Routes } from "./routes.ts";
 
+/** Invoices' routes. */
 export const INVOICE_ROUTES: Routes = {
   "GET invoices/:id": (state, params, ids) => {
     rejectUnknown(params, ["expand"]);

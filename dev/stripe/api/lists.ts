@@ -28,11 +28,9 @@ export function paginate<T extends { id?: string; created?: number }>(
   url: string,
 ): Stripe.ApiList<T> {
   const limit = optionalInteger(params, "limit") ?? 10;
-  if (limit < 1 || limit > 100) {
-    throw parameterInvalid(
-      "limit",
-      "This value must be greater than or equal to 1 and less than or equal to 100.",
-    );
+  if (limit < 1) throw parameterInvalid("limit", "This value must be greater than or equal to 1.");
+  if (limit > 100) {
+    throw parameterInvalid("limit", "This value must be less than or equal to 100.");
   }
   const ordered = newestFirst(all);
   const cursor = (key: "starting_after" | "ending_before") => {

@@ -130,6 +130,7 @@ function readFlow(state: StripeState, params: ParamObject, customer: string): Fl
   return { type: type as PortalFlow, subscription, afterCompletion };
 }
 
+/** Billing portal sessions' routes. */
 export const PORTAL_ROUTES: Routes = {
   "POST billing_portal/sessions": (state, params) => {
     rejectUnknown(params, PORTAL_CREATE);

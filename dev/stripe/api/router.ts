@@ -1,6 +1,6 @@
 /** The `/v1/...` router: a route key per method and path shape, and `expand[]` on the answer. */
 import { parameterInvalid, StripeApiError } from "../errors.ts";
-import type { ParamObject } from "../form.ts";
+import { decodeSegment, type ParamObject } from "../form.ts";
 import { snapshot } from "../objects.ts";
 import { expandPaths } from "../params.ts";
 import type { StripeState } from "../state.ts";
@@ -41,7 +41,9 @@ const NAMESPACES = new Set(["checkout", "billing_portal", "entitlements"]);
  * `GET products/:id/features/:id` with ids `["prod_1", "prodft_2"]`.
  */
 export function routeKey(method: string, path: string): { key: string; ids: string[] } | null {
-  const segments = path.split("/").filter((segment) => segment !== "").map(decodeURIComponent);
+  const decoded = path.split("/").filter((segment) => segment !== "").map(decodeSegment);
+  if (decoded.includes(null)) return null;
+  const segments = decoded.filter((segment): segment is string => segment !== null);
   if (segments[0] !== "v1" || segments[1] === undefined) return null;
   const namespaced = NAMESPACES.has(segments[1]);
   const parts = [namespaced ? `${segments[1]}/${segments[2] ?? ""}` : segments[1]];

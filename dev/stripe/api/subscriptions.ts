@@ -193,6 +193,7 @@ function listSubscriptions(
   );
 }
 
+/** Subscriptions' routes. */
 export const SUBSCRIPTION_ROUTES: Routes = {
   "GET subscriptions/:id": (state, params, ids) => {
     rejectUnknown(params, ["expand"]);

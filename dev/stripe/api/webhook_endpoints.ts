@@ -38,6 +38,7 @@ function readEnabledEvents(params: ParamObject): string[] | undefined {
   });
 }
 
+/** Webhook endpoints' routes. */
 export const WEBHOOK_ENDPOINT_ROUTES: Routes = {
   "POST webhook_endpoints": (state, params) => {
     rejectUnknown(params, [

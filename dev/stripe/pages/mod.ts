@@ -1,5 +1,6 @@
 /** HTML pages for people: hosted checkout, the billing portal and invoices. No JS, no assets. */
 import { readBody } from "../body.ts";
+import { decodeSegment } from "../form.ts";
 import type { StripeState } from "../state.ts";
 import { checkoutPage, payCheckout } from "./checkout.ts";
 import { invoicePage } from "./invoice.ts";
@@ -16,7 +17,11 @@ export async function handlePage(
   if (!match) return undefined;
   const [, kind, rawId, rawFlow] = match;
   if (rawFlow !== undefined && kind !== "p/session") return undefined;
-  const id = decodeURIComponent(rawId ?? "");
+  const id = decodeSegment(rawId ?? "");
+  const flow = rawFlow === undefined ? undefined : decodeSegment(rawFlow);
+  if (id === null || flow === null) {
+    return page("Not found", message("This page does not exist."), 404);
+  }
   const method = request.method.toUpperCase();
   if (method !== "GET" && method !== "HEAD" && method !== "POST") {
     return page("Method not allowed", message("This page answers GET and POST only."), 405);
@@ -26,7 +31,7 @@ export async function handlePage(
     case "c/pay":
       return form ? payCheckout(state, id, form) : checkoutPage(state, id);
     case "p/session":
-      return portalRequest(state, id, rawFlow && decodeURIComponent(rawFlow), form);
+      return portalRequest(state, id, flow, form);
     default:
       return invoicePage(state, id);
   }
