@@ -11,7 +11,7 @@ import {
   type RunningStripeEmulator,
   signPayload,
   startStripeEmulator,
-} from "../dev/stripe_emulator.ts";
+} from "../dev/stripe/mod.ts";
 import { connect, type Sql } from "../dev/postgres.ts";
 import { createStripe, type Stripe } from "../supabase/functions/_shared/stripe.ts";
 

@@ -4,7 +4,7 @@
  * it to bench/RESULTS.md, and ends with one JSON line. `BENCH_QUICK=1` runs a smaller version.
  * Targets are reported, never enforced: a missed target does not fail the run.
  */
-import { DEFAULT_PRICE_ID } from "../dev/stripe_emulator.ts";
+import { DEFAULT_PRICE_ID } from "../dev/stripe/mod.ts";
 import { buildHandlers, testAuthenticator } from "../tests/harness.ts";
 import { connectDatabase } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";

@@ -22,7 +22,7 @@ import {
 import { startSyncLoop } from "./sync_loop.ts";
 import { createLocalIssuer } from "./issuer.ts";
 import { createDevHandler, type DevRoutes } from "./server.ts";
-import { DEFAULT_PRICE_ID, startStripeEmulator } from "./stripe_emulator.ts";
+import { DEFAULT_PRICE_ID, startStripeEmulator } from "./stripe/mod.ts";
 
 const DATA_DIR = (Deno.env.get("DEV_DATA_DIR") || new URL("../.data", import.meta.url).pathname)
   .replace(/\/*$/, "/");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULT_PRICE_ID } from "../dev/stripe_emulator.ts";
+import { DEFAULT_PRICE_ID } from "../dev/stripe/mod.ts";
 import {
   closeHarness,
   type Harness,

@@ -43,7 +43,7 @@ export function freePorts(): DevOptions["ports"] {
  * The command a deno.json task runs, as arguments for this Deno binary, so the child is the
  * task's own process (signals reach it directly, not through the task runner).
  */
-async function taskArgs(name: string, extra: string[] = []): Promise<string[]> {
+export async function taskArgs(name: string, extra: string[] = []): Promise<string[]> {
   const config = JSON.parse(
     (await Deno.readTextFile(`${ROOT}deno.json`)).replace(/^\s*\/\/.*$/gm, ""),
   ) as { tasks: Record<string, string> };
@@ -52,7 +52,8 @@ async function taskArgs(name: string, extra: string[] = []): Promise<string[]> {
   return [...args, ...extra];
 }
 
-function baseEnv(): Record<string, string> {
+/** The few variables a child process needs; nothing else of the test's environment. */
+export function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "DENO_DIR", "TMPDIR", "NO_COLOR"]) {
     const value = Deno.env.get(name);

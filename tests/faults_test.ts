@@ -5,7 +5,7 @@
  * was written reads through the harness's direct connection, never through the proxy.
  */
 import assert from "node:assert/strict";
-import { signPayload } from "../dev/stripe_emulator.ts";
+import { signPayload } from "../dev/stripe/mod.ts";
 import { connectDatabase, type Database } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
 import { statement } from "../supabase/functions/_shared/pg/mod.ts";

@@ -10,7 +10,7 @@ import {
   signPayload,
   startStripeEmulator,
   type StripeEmulator,
-} from "../dev/stripe_emulator.ts";
+} from "../dev/stripe/mod.ts";
 import { type Authenticate, createAuthenticator } from "../supabase/functions/_shared/auth.ts";
 import type { JsonWebKeySet } from "../supabase/functions/_shared/config.ts";
 import { connect, type Sql } from "../dev/postgres.ts";

@@ -4,7 +4,7 @@
  * (the true state), and delivery plans that shuffle, duplicate and burst the events it produced.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_PRICE_ID } from "../dev/stripe_emulator.ts";
+import { DEFAULT_PRICE_ID } from "../dev/stripe/mod.ts";
 import type { Stripe } from "../supabase/functions/_shared/stripe.ts";
 import { idOf } from "../supabase/functions/_shared/subscription.ts";
 import type { Harness, ProfileRow, TestUser } from "./harness.ts";

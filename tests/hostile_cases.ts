@@ -12,7 +12,7 @@ import {
   type JWK,
   SignJWT,
 } from "npm:jose@6.2.18";
-import { signPayload } from "../dev/stripe_emulator.ts";
+import { signPayload } from "../dev/stripe/mod.ts";
 import type { LocalIssuer, MintOptions } from "../dev/issuer.ts";
 import type { JsonWebKeySet, Jwk } from "../supabase/functions/_shared/config.ts";
 import { STRIPE_SECRET_KEY, type TestUser } from "./harness.ts";

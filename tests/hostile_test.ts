@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULT_PRICE_ID, signPayload } from "../dev/stripe_emulator.ts";
+import { DEFAULT_PRICE_ID, signPayload } from "../dev/stripe/mod.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
 import {
   buildHandlers,

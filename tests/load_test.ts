@@ -5,7 +5,7 @@
  * lost events, extra customers, profiles out of step and leaked connections.
  */
 import assert from "node:assert/strict";
-import { signPayload } from "../dev/stripe_emulator.ts";
+import { signPayload } from "../dev/stripe/mod.ts";
 import type { Stripe } from "../supabase/functions/_shared/stripe.ts";
 import {
   closeHarness,

@@ -5,7 +5,7 @@
  * The handlers here run on their own pool whose URL carries a password, with a capturing logger.
  */
 import assert from "node:assert/strict";
-import { signPayload } from "../dev/stripe_emulator.ts";
+import { signPayload } from "../dev/stripe/mod.ts";
 import { connectDatabase, type Database } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
 import { createLogger } from "../supabase/functions/_shared/log.ts";

@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  type CompleteCheckoutOptions,
-  DEFAULT_PRICE_ID,
-  signPayload,
-} from "../dev/stripe_emulator.ts";
+import { type CompleteCheckoutOptions, DEFAULT_PRICE_ID, signPayload } from "../dev/stripe/mod.ts";
 import type { Stripe } from "../supabase/functions/_shared/stripe.ts";
 import { idOf } from "../supabase/functions/_shared/subscription.ts";
 import {

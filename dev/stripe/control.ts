@@ -1,7 +1,23 @@
 /** Control actions on subscriptions: one name each, for methods and the control HTTP routes. */
 import type { Stripe } from "../../supabase/functions/_shared/stripe.ts";
-import type { RenewOptions, StripeState } from "./state.ts";
+import { payOpenInvoice, type RenewOptions } from "./billing.ts";
 import { snapshot } from "./objects.ts";
+import type { StripeState } from "./state.ts";
+import {
+  cancelAt,
+  cancelAtPeriodEnd,
+  cancelNow,
+  changePrice,
+  endTrial,
+  failNextPayment,
+  pause,
+  pendingUpdateApplied,
+  pendingUpdateExpired,
+  renew,
+  requireAction,
+  resume,
+  trialWillEnd,
+} from "./subscriptions.ts";
 
 /** Drives one subscription through what Stripe would do to it over time. */
 export interface SubscriptionControl {
@@ -13,7 +29,7 @@ export interface SubscriptionControl {
   cancelNow(): Stripe.Subscription;
   /** The next payment attempt fails. */
   failNextPayment(): Stripe.Subscription;
-  /** Starts the next period and bills it; see {@link StripeState.renew}. */
+  /** Starts the next period and bills it; see `renew` in subscriptions.ts. */
   renew(options?: RenewOptions): Stripe.Subscription;
   /** Pays the open invoice: back to `active` (`invoice.paid`, `invoice.payment_succeeded`, `.updated`). */
   payOpenInvoice(): Stripe.Subscription;
@@ -60,20 +76,20 @@ const SUBSCRIPTION_ACTIONS: readonly SubscriptionAction[] = [
 export function subscriptionControl(state: StripeState, id: string): SubscriptionControl {
   const run = (change: () => Stripe.Subscription) => snapshot(change());
   return {
-    cancelAtPeriodEnd: (enabled = true) => run(() => state.cancelAtPeriodEnd(id, enabled)),
-    cancelAt: (at) => run(() => state.cancelAt(id, at)),
-    cancelNow: () => run(() => state.cancelNow(id)),
-    failNextPayment: () => run(() => state.failNextPayment(id)),
-    renew: (options) => run(() => state.renew(id, options)),
-    payOpenInvoice: () => run(() => state.payOpenInvoice(id)),
-    requireAction: () => run(() => state.requireAction(id)),
-    pause: () => run(() => state.pause(id)),
-    resume: () => run(() => state.resume(id)),
-    changePrice: (priceId) => run(() => state.changePrice(id, priceId)),
-    endTrial: () => run(() => state.endTrial(id)),
-    trialWillEnd: () => run(() => state.trialWillEnd(id)),
-    pendingUpdateApplied: () => run(() => state.pendingUpdateApplied(id)),
-    pendingUpdateExpired: () => run(() => state.pendingUpdateExpired(id)),
+    cancelAtPeriodEnd: (enabled = true) => run(() => cancelAtPeriodEnd(state, id, enabled)),
+    cancelAt: (at) => run(() => cancelAt(state, id, at)),
+    cancelNow: () => run(() => cancelNow(state, id)),
+    failNextPayment: () => run(() => failNextPayment(state, id)),
+    renew: (options) => run(() => renew(state, id, options)),
+    payOpenInvoice: () => run(() => payOpenInvoice(state, id)),
+    requireAction: () => run(() => requireAction(state, id)),
+    pause: () => run(() => pause(state, id)),
+    resume: () => run(() => resume(state, id)),
+    changePrice: (priceId) => run(() => changePrice(state, id, priceId)),
+    endTrial: () => run(() => endTrial(state, id)),
+    trialWillEnd: () => run(() => trialWillEnd(state, id)),
+    pendingUpdateApplied: () => run(() => pendingUpdateApplied(state, id)),
+    pendingUpdateExpired: () => run(() => pendingUpdateExpired(state, id)),
   };
 }
 

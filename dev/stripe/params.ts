@@ -1,66 +1,9 @@
-/** Stripe-style API errors and typed readers for decoded parameters. */
-import type { Param, ParamObject } from "./form.ts";
-
-/** The `error` member of a Stripe error body. */
-export interface StripeErrorBody {
-  type: "api_error" | "card_error" | "idempotency_error" | "invalid_request_error";
-  code?: string;
-  decline_code?: string;
-  message: string;
-  param?: string;
-}
-
-/** An error answered with Stripe's body and the given HTTP status. */
-export class StripeApiError extends Error {
-  constructor(readonly status: number, readonly body: StripeErrorBody) {
-    super(body.message);
-    this.name = "StripeApiError";
-  }
-}
-
-/** 404 (or 400 for a referenced object) `resource_missing`: "No such customer: 'cus_x'". */
-export function resourceMissing(
-  kind: string,
-  id: string,
-  param = "id",
-  status = 404,
-): StripeApiError {
-  return new StripeApiError(status, {
-    type: "invalid_request_error",
-    code: "resource_missing",
-    message: `No such ${kind}: '${id}'`,
-    param,
-  });
-}
-
-/** 400 `parameter_missing`. */
-export function parameterMissing(param: string): StripeApiError {
-  return new StripeApiError(400, {
-    type: "invalid_request_error",
-    code: "parameter_missing",
-    message: `Missing required param: ${param}.`,
-    param,
-  });
-}
-
-/** 400 `parameter_unknown`. */
-function parameterUnknown(param: string): StripeApiError {
-  return new StripeApiError(400, {
-    type: "invalid_request_error",
-    code: "parameter_unknown",
-    message:
-      `Received unknown parameter: ${param}. Did you mean to pass this elsewhere? See https://stripe.com/docs/api`,
-    param,
-  });
-}
-
-/** 400 for a parameter present with an unusable value. */
-export function parameterInvalid(param: string, message: string, code?: string): StripeApiError {
-  return new StripeApiError(400, { type: "invalid_request_error", code, message, param });
-}
+/** Typed readers for decoded parameters, with Stripe's checks and its errors. */
+import { parameterInvalid, parameterMissing, parameterUnknown } from "./errors.ts";
+import { type Param, type ParamObject, setOwn } from "./form.ts";
 
 /** Renders a nested parameter path the way Stripe names it: `line_items[0][price]`. */
-function paramName(path: readonly (string | number)[]): string {
+export function paramName(path: readonly (string | number)[]): string {
   const [head, ...rest] = path;
   return `${head ?? ""}${rest.map((segment) => `[${segment}]`).join("")}`;
 }
@@ -110,12 +53,16 @@ export function requiredString(params: ParamObject, key: string, prefix: string[
 }
 
 /** Reads an optional boolean sent as `true`/`false`. */
-export function optionalBoolean(params: ParamObject, key: string): boolean | undefined {
-  const value = optionalString(params, key);
+export function optionalBoolean(
+  params: ParamObject,
+  key: string,
+  prefix: string[] = [],
+): boolean | undefined {
+  const value = optionalString(params, key, prefix);
   if (value === undefined) return undefined;
   if (value === "true") return true;
   if (value === "false") return false;
-  throw parameterInvalid(key, `Invalid boolean: ${value}`);
+  throw parameterInvalid(paramName([...prefix, key]), `Invalid boolean: ${value}`);
 }
 
 /** Reads an optional integer; `""` is returned as null (Stripe's "unset"). */
@@ -165,7 +112,20 @@ export function optionalArray(
   return value;
 }
 
-/** Reads `metadata`: a flat map of strings, `""` to unset (null in the result). */
+/** Stripe's metadata limits. */
+const METADATA_MAX_KEYS = 50;
+const METADATA_MAX_KEY_LENGTH = 40;
+const METADATA_MAX_VALUE_LENGTH = 500;
+
+/** Characters as Stripe counts them (code points, not UTF-16 units). */
+function characters(value: string): number {
+  return [...value].length;
+}
+
+/**
+ * Reads `metadata`: a flat map of strings, `""` to unset (null in the result). Keys over 40
+ * characters and values over 500 are refused as Stripe refuses them.
+ */
 export function optionalMetadata(
   params: ParamObject,
   key = "metadata",
@@ -173,33 +133,85 @@ export function optionalMetadata(
 ): Record<string, string | null> | null | undefined {
   const value = params[key];
   if (value === undefined) return undefined;
+  const name = paramName([...prefix, key]);
   if (value === "") return null;
   if (typeof value === "string" || Array.isArray(value)) {
-    throw parameterInvalid(paramName([...prefix, key]), `Invalid hash`);
+    throw parameterInvalid(name, `Invalid hash`);
   }
   const result: Record<string, string | null> = {};
-  for (const [name, entry] of Object.entries(value)) {
+  for (const [entryKey, entry] of Object.entries(value)) {
     if (typeof entry !== "string") {
-      throw parameterInvalid(paramName([...prefix, key, name]), `Invalid string`);
+      throw parameterInvalid(paramName([...prefix, key, entryKey]), `Invalid string`);
     }
-    result[name] = entry === "" ? null : entry;
+    if (characters(entryKey) > METADATA_MAX_KEY_LENGTH) {
+      throw parameterInvalid(
+        name,
+        `Metadata keys can have up to ${METADATA_MAX_KEY_LENGTH} characters, but you passed in a key that is ${
+          characters(entryKey)
+        } characters. Invalid key: ${entryKey}`,
+      );
+    }
+    if (characters(entry) > METADATA_MAX_VALUE_LENGTH) {
+      throw parameterInvalid(
+        name,
+        `Metadata values can have up to ${METADATA_MAX_VALUE_LENGTH} characters, but you passed in a value that is ${
+          characters(entry)
+        } characters. Invalid value: ${entry}`,
+      );
+    }
+    setOwn(result, entryKey, entry === "" ? null : entry);
   }
   return result;
 }
 
-/** Applies a metadata update the way Stripe does: keys merge, empty values delete. */
+/**
+ * Applies a metadata update the way Stripe does: keys merge, empty values delete, and the
+ * result holds at most 50 keys (`param` names the parameter in the refusal).
+ */
 export function mergeMetadata(
   current: Record<string, string>,
   update: Record<string, string | null> | null | undefined,
+  param = "metadata",
 ): Record<string, string> {
   if (update === undefined) return current;
   if (update === null) return {};
   const next = { ...current };
   for (const [key, value] of Object.entries(update)) {
     if (value === null) delete next[key];
-    else next[key] = value;
+    else setOwn(next, key, value);
+  }
+  const count = Object.keys(next).length;
+  if (count > METADATA_MAX_KEYS) {
+    throw parameterInvalid(
+      param,
+      `Metadata can have up to ${METADATA_MAX_KEYS} keys, but you've set ${count}. Email us at support+metadata@stripe.com for more information.`,
+    );
   }
   return next;
+}
+
+/** A local part, `@`, dot-separated domain labels and a top-level domain of letters. */
+const EMAIL =
+  /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$/;
+
+/** Stripe's longest email. */
+const EMAIL_MAX_LENGTH = 512;
+
+/** Reads an optional email, refused as Stripe refuses a malformed one (`email_invalid`). */
+export function optionalEmail(params: ParamObject, key: string): string | undefined {
+  const value = optionalString(params, key);
+  if (value === undefined || value === "") return value;
+  if (characters(value) > EMAIL_MAX_LENGTH) {
+    throw parameterInvalid(
+      key,
+      `Invalid string: ${value.slice(0, 20)}...; must be at most ${EMAIL_MAX_LENGTH} characters`,
+      "string_too_long",
+    );
+  }
+  if (!EMAIL.test(value)) {
+    throw parameterInvalid(key, `Invalid email address: ${value}`, "email_invalid");
+  }
+  return value;
 }
 
 /** Reads `expand[]` as a list of dotted paths. */

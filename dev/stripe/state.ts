@@ -1,37 +1,25 @@
-/** The emulator's in-memory Stripe account: objects, the changes Stripe makes to them, and events. */
-import { type Stripe, STRIPE_API_VERSION } from "../../supabase/functions/_shared/stripe.ts";
-import { isLive } from "../../supabase/functions/_shared/subscription.ts";
-import {
-  addInterval,
-  checkoutSessionObject,
-  type CustomerFields,
-  customerObject,
-  invoiceObject,
-  newId,
-  planObject,
-  portalSessionObject,
-  type PriceFields,
-  priceObject,
-  productObject,
-  randomChars,
-  snapshot,
-  subscriptionItemObject,
-  subscriptionObject,
-} from "./objects.ts";
-import { mergeMetadata, parameterInvalid, resourceMissing, StripeApiError } from "./params.ts";
-
-/** The API version the emulator speaks and stamps on events: the one the functions pin. */
-export { STRIPE_API_VERSION as API_VERSION };
-
-/** The price seeded at start. */
-export const DEFAULT_PRICE_ID = "price_local_pro";
-/** The product of {@link DEFAULT_PRICE_ID}. */
-const DEFAULT_PRODUCT_ID = "prod_local_pro";
+/**
+ * The emulator's in-memory Stripe account: its objects, its clock, and the events its changes
+ * make. The changes Stripe performs live in one module each (customers, catalog, checkout,
+ * subscriptions, billing, entitlements, clock); this is the store they share.
+ */
+import type { Stripe } from "../../supabase/functions/_shared/stripe.ts";
+import { captureFeatures, refreshEntitlements } from "./entitlements.ts";
+import { resourceMissing } from "./errors.ts";
+import { newId, snapshot } from "./objects.ts";
+import { API_VERSION } from "./version.ts";
 
 /** The API request behind a change, for `event.request`. */
 export interface RequestContext {
   id: string | null;
   idempotencyKey: string | null;
+}
+
+/** Which customer fields Checkout saves from what the person typed. */
+export interface CustomerUpdate {
+  address?: "auto" | "never";
+  name?: "auto" | "never";
+  shipping?: "auto" | "never";
 }
 
 /** What a checkout session asks for, beyond its wire object. */
@@ -40,52 +28,18 @@ export interface CheckoutRecord {
   lineItems: { price: string; quantity: number }[];
   subscriptionMetadata: Record<string, string>;
   trialPeriodDays: number | null;
+  /** `subscription_data.trial_settings.end_behavior.missing_payment_method`, when given. */
+  missingPaymentMethod?: Stripe.Subscription.TrialSettings.EndBehavior.MissingPaymentMethod | null;
+  customerUpdate?: CustomerUpdate;
 }
 
-/** Options of {@link StripeState.completeCheckout}. */
-export interface CompleteCheckoutOptions {
-  /** Start the subscription with a trial of this many days (no payment due). */
-  trialDays?: number;
+/** A registered webhook endpoint and its signing secret (shown once, at creation). */
+export interface WebhookEndpointRecord {
+  endpoint: Stripe.WebhookEndpoint;
+  secret: string;
 }
 
-/** Options of a subscription renewal. */
-export interface RenewOptions {
-  /** The renewal payment fails: the invoice stays open and the subscription goes `past_due`. */
-  fail?: boolean;
-  /** The renewal payment needs the customer's authentication (3-D Secure). */
-  requireAction?: boolean;
-}
-
-/** A created checkout session's inputs, already validated. */
-export interface CheckoutInput {
-  mode: Stripe.Checkout.Session.Mode;
-  customer: string | null;
-  customerEmail: string | null;
-  clientReferenceId: string | null;
-  metadata: Record<string, string>;
-  allowedPaymentMethodTypes: string[] | null;
-  lineItems: { price: string; quantity: number }[];
-  subscriptionMetadata: Record<string, string>;
-  trialPeriodDays: number | null;
-  successUrl: string | null;
-  cancelUrl: string | null;
-}
-
-/** Changes the API's `POST /v1/subscriptions/:id` may apply. */
-export interface SubscriptionChanges {
-  cancelAtPeriodEnd?: boolean;
-  cancelAt?: number | null;
-  pauseCollection?: {
-    behavior: Stripe.Subscription.PauseCollection.Behavior;
-    resumesAt: number | null;
-  } | null;
-  /** Stripe's metadata update: keys merge, null values delete, null clears. */
-  metadata?: Record<string, string | null> | null;
-  price?: string;
-  quantity?: number;
-  trialEndNow?: boolean;
-}
-
+/** Any object an event can carry. */
 type EventObject = Stripe.Event.Data.Object;
 
 /** The account's contents as plain data. */
@@ -93,107 +47,113 @@ export interface StateSnapshot {
   customers: [string, Stripe.Customer | Stripe.DeletedCustomer][];
   products: [string, Stripe.Product][];
   prices: [string, Stripe.Price][];
+  features?: [string, Stripe.Entitlements.Feature][];
+  productFeatures?: [string, Stripe.ProductFeature[]][];
+  coupons?: [string, Stripe.Coupon][];
+  promotionCodes?: [string, Stripe.PromotionCode][];
+  discounts?: [string, Stripe.Discount][];
   checkouts: [string, CheckoutRecord][];
   portalSessions: [string, Stripe.BillingPortal.Session][];
   subscriptions: [string, Stripe.Subscription][];
   invoices: [string, Stripe.Invoice][];
+  webhookEndpoints?: [string, WebhookEndpointRecord][];
   events: Stripe.Event[];
   failingSubscriptions: string[];
+  trialNotices?: string[];
+  grantedFeatures?: [string, string[]][];
+  activeEntitlements?: [string, [string, string][]][];
   invoiceCount: number;
+  clockOffset?: number;
 }
 
-/** The account's objects and the operations Stripe performs on them. */
+/** What a {@link StripeState} is built with. */
+export interface StateOptions {
+  /** The wall clock, in seconds since the epoch; the account's clock runs ahead of it by the offset. */
+  now: () => number;
+  /** The base URL of the pages, for session and invoice URLs. */
+  publicUrl: () => string;
+  /** Whether objects are live-mode objects (a `sk_live_` key). Default false. */
+  livemode?: boolean;
+  /** Called with each new event, after it is recorded. */
+  onEvent?: (event: Stripe.Event) => void;
+  /** How many endpoints an event of this type will be sent to (its `pending_webhooks`). */
+  pendingWebhooks?: (type: string) => number;
+  /** Puts the seeded objects in place, at start and after every reset. */
+  seed?: (state: StripeState) => void;
+}
+
+/** The account's objects, its clock, and its events. */
 export class StripeState {
   readonly customers = new Map<string, Stripe.Customer | Stripe.DeletedCustomer>();
   readonly products = new Map<string, Stripe.Product>();
   readonly prices = new Map<string, Stripe.Price>();
+  readonly features = new Map<string, Stripe.Entitlements.Feature>();
+  /** Per product id: the features attached to it. */
+  readonly productFeatures = new Map<string, Stripe.ProductFeature[]>();
+  readonly coupons = new Map<string, Stripe.Coupon>();
+  readonly promotionCodes = new Map<string, Stripe.PromotionCode>();
+  readonly discounts = new Map<string, Stripe.Discount>();
   readonly checkouts = new Map<string, CheckoutRecord>();
   readonly portalSessions = new Map<string, Stripe.BillingPortal.Session>();
   readonly subscriptions = new Map<string, Stripe.Subscription>();
   readonly invoices = new Map<string, Stripe.Invoice>();
+  readonly webhookEndpoints = new Map<string, WebhookEndpointRecord>();
   readonly events: Stripe.Event[] = [];
   /** Subscriptions whose next payment will fail. */
   readonly failingSubscriptions = new Set<string>();
+  /** Subscriptions whose `customer.subscription.trial_will_end` was sent for this trial. */
+  readonly trialNotices = new Set<string>();
+  /** Per subscription: the feature ids its products granted when its current period began. */
+  readonly grantedFeatures = new Map<string, string[]>();
+  /** Per customer: the active entitlement id of each feature, as last summarized. */
+  readonly activeEntitlements = new Map<string, Map<string, string>>();
+  readonly publicUrl: () => string;
+  readonly livemode: boolean;
+  readonly #wallClock: () => number;
+  readonly #onEvent: (event: Stripe.Event) => void;
+  readonly #pendingWebhooks: (type: string) => number;
+  readonly #seed: (state: StripeState) => void;
+  readonly #eventsById = new Map<string, Stripe.Event>();
+  readonly #subscriptionsByCustomer = new Map<string, string[]>();
   #request: RequestContext = { id: null, idempotencyKey: null };
   #invoiceCount = 0;
+  #clockOffset = 0;
+  #silent = 0;
 
-  constructor(
-    readonly now: () => number,
-    readonly publicUrl: () => string,
-    readonly onEvent: (event: Stripe.Event) => void,
-    readonly pendingWebhooks: () => number,
-  ) {
-    this.seed();
+  constructor(options: StateOptions) {
+    this.#wallClock = options.now;
+    this.publicUrl = options.publicUrl;
+    this.livemode = options.livemode ?? false;
+    this.#onEvent = options.onEvent ?? (() => {});
+    this.#pendingWebhooks = options.pendingWebhooks ?? (() => 0);
+    this.#seed = options.seed ?? (() => {});
+    this.#seed(this);
   }
 
-  /** Puts the default product and price in place. */
-  seed(): void {
-    const created = this.now();
-    this.products.set(DEFAULT_PRODUCT_ID, productObject(DEFAULT_PRODUCT_ID, "Pro", created));
-    this.prices.set(
-      DEFAULT_PRICE_ID,
-      priceObject({
-        id: DEFAULT_PRICE_ID,
-        product: DEFAULT_PRODUCT_ID,
-        unitAmount: 1000,
-        currency: "usd",
-        recurring: { interval: "month", intervalCount: 1 },
-        created,
-      }),
-    );
-    const product = this.products.get(DEFAULT_PRODUCT_ID);
-    if (product) product.default_price = DEFAULT_PRICE_ID;
+  // ---- clock ---------------------------------------------------------------------------------
+
+  /** The account's time: the wall clock plus how far the clock was advanced. */
+  now(): number {
+    return this.#wallClock() + this.#clockOffset;
   }
 
-  /** Forgets every object and event, then seeds again. */
-  clear(): void {
-    this.customers.clear();
-    this.products.clear();
-    this.prices.clear();
-    this.checkouts.clear();
-    this.portalSessions.clear();
-    this.subscriptions.clear();
-    this.invoices.clear();
-    this.events.length = 0;
-    this.failingSubscriptions.clear();
-    this.#invoiceCount = 0;
-    this.seed();
+  /** How far the account's clock runs ahead of the wall clock, in seconds. */
+  get clockOffset(): number {
+    return this.#clockOffset;
   }
 
-  /** Everything the account holds, as JSON-ready data (for a local server's restarts). */
-  toSnapshot(): StateSnapshot {
-    return {
-      customers: [...this.customers.entries()],
-      products: [...this.products.entries()],
-      prices: [...this.prices.entries()],
-      checkouts: [...this.checkouts.entries()],
-      portalSessions: [...this.portalSessions.entries()],
-      subscriptions: [...this.subscriptions.entries()],
-      invoices: [...this.invoices.entries()],
-      events: this.events,
-      failingSubscriptions: [...this.failingSubscriptions],
-      invoiceCount: this.#invoiceCount,
-    };
+  /** Moves the account's clock forward to `time` (never back). */
+  moveClockTo(time: number): void {
+    this.#clockOffset += Math.max(0, time - this.now());
   }
 
-  /** Replaces the account's contents with a snapshot taken by {@link toSnapshot}. */
-  restore(snapshot: StateSnapshot): void {
-    this.clear();
-    const fill = <V>(map: Map<string, V>, entries: [string, V][]) => {
-      map.clear();
-      for (const [id, value] of entries) map.set(id, value);
-    };
-    fill(this.customers, snapshot.customers);
-    fill(this.products, snapshot.products);
-    fill(this.prices, snapshot.prices);
-    fill(this.checkouts, snapshot.checkouts);
-    fill(this.portalSessions, snapshot.portalSessions);
-    fill(this.subscriptions, snapshot.subscriptions);
-    fill(this.invoices, snapshot.invoices);
-    this.events.push(...snapshot.events);
-    for (const id of snapshot.failingSubscriptions) this.failingSubscriptions.add(id);
-    this.#invoiceCount = snapshot.invoiceCount;
+  /** The next invoice number of the account. */
+  nextInvoiceNumber(): number {
+    this.#invoiceCount += 1;
+    return this.#invoiceCount;
   }
+
+  // ---- events --------------------------------------------------------------------------------
 
   /** Runs `change` with events attributed to the given API request. */
   withRequest<T>(request: RequestContext, change: () => T): T {
@@ -206,35 +166,57 @@ export class StripeState {
     }
   }
 
-  /** Records an event with a snapshot of the object after the change. */
+  /**
+   * Runs `change` without recording or sending any event, as an edit by hand in the Dashboard
+   * would look to an endpoint that was not listening. Derived state (entitlements) still follows.
+   */
+  silently<T>(change: () => T): T {
+    this.#silent += 1;
+    try {
+      return change();
+    } finally {
+      this.#silent -= 1;
+    }
+  }
+
+  /**
+   * Records an event with a snapshot of the object after the change, and sends it. A change to
+   * a subscription is followed by the customer's entitlement summary when that changed.
+   */
   emit(
     type: Stripe.Event.Type,
     object: EventObject,
     previousAttributes?: Record<string, unknown>,
-  ): Stripe.Event {
-    const data: Stripe.Event.Data = { object: snapshot(object) };
-    if (previousAttributes && Object.keys(previousAttributes).length > 0) {
-      data.previous_attributes = snapshot(previousAttributes);
+  ): void {
+    if (this.#silent === 0) {
+      const data: Stripe.Event.Data = { object: snapshot(object) };
+      if (previousAttributes && Object.keys(previousAttributes).length > 0) {
+        data.previous_attributes = snapshot(previousAttributes);
+      }
+      // One assertion: the union's type/object pairing is ours to keep right, not the compiler's.
+      const event = {
+        id: newId("evt", 24),
+        object: "event",
+        api_version: API_VERSION,
+        created: this.now(),
+        data,
+        livemode: this.livemode,
+        pending_webhooks: this.#pendingWebhooks(type),
+        request: { id: this.#request.id, idempotency_key: this.#request.idempotencyKey },
+        type,
+      } as Stripe.Event;
+      this.events.push(event);
+      this.#eventsById.set(event.id, event);
+      this.#onEvent(event);
     }
-    // One assertion: the union's type/object pairing is ours to keep right, not the compiler's.
-    const event = {
-      id: newId("evt", 24),
-      object: "event",
-      api_version: STRIPE_API_VERSION,
-      created: this.now(),
-      data,
-      livemode: false,
-      pending_webhooks: this.pendingWebhooks(),
-      request: { id: this.#request.id, idempotency_key: this.#request.idempotencyKey },
-      type,
-    } as Stripe.Event;
-    this.events.push(event);
-    this.onEvent(event);
-    return event;
+    if (type.startsWith("customer.subscription.")) {
+      const customer = (object as Stripe.Subscription).customer;
+      refreshEntitlements(this, typeof customer === "string" ? customer : customer.id);
+    }
   }
 
   /** Applies `change` to an object and emits `type` with the top-level fields it changed. */
-  #update<T extends EventObject>(
+  update<T extends EventObject>(
     type: Stripe.Event.Type,
     object: T,
     change: (object: T) => void,
@@ -269,11 +251,27 @@ export class StripeState {
     return customer;
   }
 
+  /** The product, or 404 (400 with `param`). */
+  product(id: string, param?: string): Stripe.Product {
+    const product = this.products.get(id);
+    if (!product) throw resourceMissing("product", id, param ?? "id", param ? 400 : 404);
+    return product;
+  }
+
   /** The price, or 404 (400 with `param`). */
   price(id: string, param?: string): Stripe.Price {
     const price = this.prices.get(id);
     if (!price) throw resourceMissing("price", id, param ?? "id", param ? 400 : 404);
     return price;
+  }
+
+  /** The feature, or 404 (400 with `param`). */
+  feature(id: string, param?: string): Stripe.Entitlements.Feature {
+    const feature = this.features.get(id);
+    if (!feature) {
+      throw resourceMissing("entitlements.feature", id, param ?? "id", param ? 400 : 404);
+    }
+    return feature;
   }
 
   /** The checkout session record, or 404. */
@@ -283,11 +281,30 @@ export class StripeState {
     return record;
   }
 
-  /** The subscription, or 404. */
-  subscription(id: string): Stripe.Subscription {
+  /** The subscription, or 404 (400 with `param`). */
+  subscription(id: string, param?: string): Stripe.Subscription {
     const subscription = this.subscriptions.get(id);
-    if (!subscription) throw resourceMissing("subscription", id);
+    if (!subscription) {
+      throw resourceMissing("subscription", id, param ?? "id", param ? 400 : 404);
+    }
     return subscription;
+  }
+
+  /** Adds a new subscription to the account. */
+  addSubscription(subscription: Stripe.Subscription): void {
+    this.subscriptions.set(subscription.id, subscription);
+    const customer = String(subscription.customer);
+    const ids = this.#subscriptionsByCustomer.get(customer) ?? [];
+    ids.push(subscription.id);
+    this.#subscriptionsByCustomer.set(customer, ids);
+  }
+
+  /** A customer's subscriptions, oldest first. */
+  subscriptionsOf(customerId: string): Stripe.Subscription[] {
+    return (this.#subscriptionsByCustomer.get(customerId) ?? []).flatMap((id) => {
+      const subscription = this.subscriptions.get(id);
+      return subscription ? [subscription] : [];
+    });
   }
 
   /** The invoice, or 404. */
@@ -299,15 +316,23 @@ export class StripeState {
 
   /** The event, or 404. */
   event(id: string): Stripe.Event {
-    const event = this.events.find((candidate) => candidate.id === id);
+    const event = this.#eventsById.get(id);
     if (!event) throw resourceMissing("event", id);
     return event;
+  }
+
+  /** The webhook endpoint record, or 404. */
+  webhookEndpoint(id: string): WebhookEndpointRecord {
+    const record = this.webhookEndpoints.get(id);
+    if (!record) throw resourceMissing("webhook_endpoint", id);
+    return record;
   }
 
   /** Any object by id, for `expand[]`; undefined for ids the emulator does not hold. */
   lookup(id: string): EventObject | Stripe.DeletedCustomer | undefined {
     return this.customers.get(id) ?? this.prices.get(id) ?? this.products.get(id) ??
-      this.checkouts.get(id)?.session ?? this.portalSessions.get(id) ??
+      this.features.get(id) ?? this.coupons.get(id) ?? this.promotionCodes.get(id) ??
+      this.discounts.get(id) ?? this.checkouts.get(id)?.session ?? this.portalSessions.get(id) ??
       this.subscriptions.get(id) ?? this.invoices.get(id);
   }
 
@@ -316,647 +341,109 @@ export class StripeState {
     return this.products.get(productId)?.name ?? productId;
   }
 
-  /** The live subscription of a customer, else its most recent one. */
-  subscriptionOf(customerId: string): Stripe.Subscription | undefined {
-    const all = [...this.subscriptions.values()].filter((sub) => sub.customer === customerId);
-    return all.findLast((sub) => isLive(sub.status)) ?? all.at(-1);
+  // ---- whole account -------------------------------------------------------------------------
+
+  /** Forgets every object and event, turns the clock back, then seeds again. */
+  clear(): void {
+    for (
+      const map of [
+        this.customers,
+        this.products,
+        this.prices,
+        this.features,
+        this.productFeatures,
+        this.coupons,
+        this.promotionCodes,
+        this.discounts,
+        this.checkouts,
+        this.portalSessions,
+        this.subscriptions,
+        this.invoices,
+        this.webhookEndpoints,
+        this.grantedFeatures,
+        this.activeEntitlements,
+        this.#eventsById,
+        this.#subscriptionsByCustomer,
+      ]
+    ) map.clear();
+    this.events.length = 0;
+    this.failingSubscriptions.clear();
+    this.trialNotices.clear();
+    this.#invoiceCount = 0;
+    this.#clockOffset = 0;
+    this.#seed(this);
   }
 
-  // ---- customers, prices, sessions -----------------------------------------------------------
-
-  /** Creates a customer (`customer.created`). */
-  createCustomer(fields: Omit<CustomerFields, "id" | "created">): Stripe.Customer {
-    const customer = customerObject({ ...fields, id: newId("cus"), created: this.now() });
-    this.customers.set(customer.id, customer);
-    this.emit("customer.created", customer);
-    return customer;
-  }
-
-  /** Updates a customer (`customer.updated` when something changed). */
-  updateCustomer(id: string, change: (customer: Stripe.Customer) => void): Stripe.Customer {
-    const customer = this.customer(id);
-    if (customer.deleted) {
-      throw parameterInvalid("id", `No such customer: '${id}'`, "resource_missing");
-    }
-    this.#update("customer.updated", customer, change);
-    return customer;
-  }
-
-  /** Deletes a customer, canceling its subscriptions first, as Stripe does. */
-  deleteCustomer(id: string): Stripe.DeletedCustomer {
-    const customer = this.customer(id);
-    if (customer.deleted) throw resourceMissing("customer", id);
-    for (const subscription of this.subscriptions.values()) {
-      if (subscription.customer === id && subscription.status !== "canceled") {
-        this.cancelNow(subscription.id);
-      }
-    }
-    const deleted: Stripe.DeletedCustomer = { id, object: "customer", deleted: true };
-    this.customers.set(id, deleted);
-    this.emit("customer.deleted", customer);
-    return deleted;
-  }
-
-  /** Creates a price, and its product when given by name (`product.created`, `price.created`). */
-  createPrice(
-    fields: Omit<PriceFields, "id" | "created" | "product"> & {
-      product?: string;
-      productName?: string;
-    },
-  ): Stripe.Price {
-    const created = this.now();
-    let productId = fields.product;
-    if (productId === undefined) {
-      const product = productObject(newId("prod"), fields.productName ?? "Product", created);
-      this.products.set(product.id, product);
-      this.emit("product.created", product);
-      productId = product.id;
-    } else if (!this.products.has(productId)) {
-      throw resourceMissing("product", productId, "product", 400);
-    }
-    const price = priceObject({ ...fields, id: newId("price", 24), product: productId, created });
-    this.prices.set(price.id, price);
-    this.emit("price.created", price);
-    return price;
-  }
-
-  /** Creates an open checkout session reachable at `/c/pay/<id>`. */
-  createCheckoutSession(input: CheckoutInput): Stripe.Checkout.Session {
-    // Stripe's shape: cs_test_b1... for subscription mode, cs_test_a1... otherwise.
-    const id = `cs_test_${input.mode === "subscription" ? "b1" : "a1"}${randomChars(56)}`;
-    const created = this.now();
-    const customer = input.customer ? this.customers.get(input.customer) : undefined;
-    const email = customer && !customer.deleted ? customer.email : input.customerEmail;
-    const prices = input.lineItems.map((item) => this.price(item.price));
-    const amount = input.mode === "setup" ? null : input.lineItems.reduce(
-      (sum, item, index) => sum + (prices[index]?.unit_amount ?? 0) * item.quantity,
-      0,
-    );
-    const session = checkoutSessionObject({
-      id,
-      mode: input.mode,
-      customer: input.customer,
-      customerEmail: email ?? null,
-      clientReferenceId: input.clientReferenceId,
-      metadata: input.metadata,
-      allowedPaymentMethodTypes: input.allowedPaymentMethodTypes,
-      currency: prices[0]?.currency ?? null,
-      amount,
-      successUrl: input.successUrl,
-      cancelUrl: input.cancelUrl,
-      url: `${this.publicUrl()}/c/pay/${id}`,
-      created,
-      expiresAt: created + 24 * 60 * 60,
-    });
-    this.checkouts.set(id, {
-      session,
-      lineItems: input.lineItems,
-      subscriptionMetadata: input.subscriptionMetadata,
-      trialPeriodDays: input.trialPeriodDays,
-    });
-    return session;
-  }
-
-  /** Creates a billing portal session reachable at `/p/session/<id>`. */
-  createPortalSession(customer: string, returnUrl: string | null): Stripe.BillingPortal.Session {
-    const id = newId("bps", 24);
-    const session = portalSessionObject({
-      id,
-      customer,
-      returnUrl,
-      url: `${this.publicUrl()}/p/session/${id}`,
-      created: this.now(),
-    });
-    this.portalSessions.set(id, session);
-    this.emit("billing_portal.session.created", session);
-    return session;
-  }
-
-  // ---- checkout ------------------------------------------------------------------------------
-
-  /** Pays an open session the way Stripe does and returns its subscription (null outside subscription mode). */
-  completeCheckout(
-    sessionId: string,
-    options: CompleteCheckoutOptions = {},
-  ): Stripe.Subscription | null {
-    const record = this.checkout(sessionId);
-    const session = record.session;
-    if (session.status !== "open") {
-      throw new StripeApiError(400, {
-        type: "invalid_request_error",
-        code: "checkout_session_not_open",
-        message: `This Checkout Session is ${
-          session.status ?? "not open"
-        } and can no longer be paid`,
-      });
-    }
-    const now = this.now();
-    let customer = session.customer
-      ? this.liveCustomer(String(session.customer), "customer")
-      : undefined;
-    if (!customer && session.mode !== "payment") {
-      customer = this.createCustomer({
-        email: session.customer_details?.email ?? session.customer_email,
-        name: null,
-        description: null,
-        phone: null,
-        metadata: {},
-      });
-    }
-    let subscription: Stripe.Subscription | null = null;
-    let invoice: Stripe.Invoice | null = null;
-    if (session.mode === "subscription" && customer) {
-      const trialDays = options.trialDays ?? record.trialPeriodDays ?? 0;
-      subscription = this.#createSubscription(customer, record, trialDays, now);
-      invoice = this.#newInvoice(subscription, "subscription_create", trialDays === 0, {
-        start: now,
-        end: now,
-      });
-      this.emit("customer.subscription.created", subscription);
-      this.emit("invoice.created", invoice);
-      this.#finalize(invoice);
-      this.#pay(invoice);
-    }
-    session.status = "complete";
-    session.payment_status = session.mode === "setup" || (invoice && invoice.amount_due === 0)
-      ? "no_payment_required"
-      : "paid";
-    session.customer = customer?.id ?? session.customer;
-    session.subscription = subscription?.id ?? null;
-    session.invoice = invoice?.id ?? null;
-    session.url = null;
-    session.customer_details = {
-      address: null,
-      business_name: null,
-      email: customer?.email ?? session.customer_details?.email ?? null,
-      individual_name: null,
-      name: customer?.name ?? null,
-      phone: null,
-      tax_exempt: "none",
-      tax_ids: [],
+  /** Everything the account holds, as JSON-ready data (for a local server's restarts). */
+  toSnapshot(): StateSnapshot {
+    return {
+      customers: [...this.customers.entries()],
+      products: [...this.products.entries()],
+      prices: [...this.prices.entries()],
+      features: [...this.features.entries()],
+      productFeatures: [...this.productFeatures.entries()],
+      coupons: [...this.coupons.entries()],
+      promotionCodes: [...this.promotionCodes.entries()],
+      discounts: [...this.discounts.entries()],
+      checkouts: [...this.checkouts.entries()],
+      portalSessions: [...this.portalSessions.entries()],
+      subscriptions: [...this.subscriptions.entries()],
+      invoices: [...this.invoices.entries()],
+      webhookEndpoints: [...this.webhookEndpoints.entries()],
+      events: this.events,
+      failingSubscriptions: [...this.failingSubscriptions],
+      trialNotices: [...this.trialNotices],
+      grantedFeatures: [...this.grantedFeatures.entries()],
+      activeEntitlements: [...this.activeEntitlements.entries()].map((
+        [customer, features],
+      ) => [customer, [...features.entries()]]),
+      invoiceCount: this.#invoiceCount,
+      clockOffset: this.#clockOffset,
     };
-    this.emit("checkout.session.completed", session);
-    return subscription;
-  }
-
-  /** Expires an open session (`checkout.session.expired`). */
-  expireCheckout(sessionId: string): Stripe.Checkout.Session {
-    const session = this.checkout(sessionId).session;
-    if (session.status !== "open") {
-      throw new StripeApiError(400, {
-        type: "invalid_request_error",
-        message:
-          `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of "${session.status}".`,
-      });
-    }
-    session.status = "expired";
-    session.url = null;
-    this.emit("checkout.session.expired", session);
-    return session;
-  }
-
-  #createSubscription(
-    customer: Stripe.Customer,
-    record: CheckoutRecord,
-    trialDays: number,
-    now: number,
-  ): Stripe.Subscription {
-    const id = newId("sub", 24);
-    const trialEnd = trialDays > 0 ? now + trialDays * 24 * 60 * 60 : null;
-    const items = record.lineItems.map((line) => {
-      const price = this.price(line.price);
-      return subscriptionItemObject({
-        id: newId("si"),
-        subscription: id,
-        price,
-        quantity: line.quantity,
-        periodStart: now,
-        periodEnd: trialEnd ?? this.#periodEnd(price, now),
-        created: now,
-      });
-    });
-    const subscription = subscriptionObject({
-      id,
-      customer: customer.id,
-      currency: items[0]?.price.currency ?? "usd",
-      items,
-      metadata: { ...record.subscriptionMetadata },
-      status: trialEnd ? "trialing" : "active",
-      trialStart: trialEnd ? now : null,
-      trialEnd,
-      created: now,
-    });
-    this.subscriptions.set(id, subscription);
-    return subscription;
-  }
-
-  #periodEnd(price: Stripe.Price, start: number): number {
-    return addInterval(
-      start,
-      price.recurring?.interval ?? "month",
-      price.recurring?.interval_count ?? 1,
-    );
-  }
-
-  // ---- invoices ------------------------------------------------------------------------------
-
-  #newInvoice(
-    subscription: Stripe.Subscription,
-    billingReason: Stripe.Invoice.BillingReason,
-    charged: boolean,
-    period: { start: number; end: number },
-  ): Stripe.Invoice {
-    const customer = this.liveCustomer(String(subscription.customer), "customer");
-    const invoice = invoiceObject({
-      id: newId("in", 24),
-      customer,
-      subscription,
-      billingReason,
-      // An invoice's own period is the one before its lines' (Stripe bills usage in arrears).
-      periodStart: period.start,
-      periodEnd: period.end,
-      charged,
-      created: this.now(),
-      productName: (productId) => this.productName(productId),
-    });
-    this.invoices.set(invoice.id, invoice);
-    subscription.latest_invoice = invoice.id;
-    return invoice;
-  }
-
-  #finalize(invoice: Stripe.Invoice): void {
-    const customer = this.customers.get(String(invoice.customer));
-    this.#invoiceCount += 1;
-    const prefix = customer && !customer.deleted ? customer.invoice_prefix : "LOCAL";
-    invoice.number = `${prefix}-${String(this.#invoiceCount).padStart(4, "0")}`;
-    invoice.status = "open";
-    invoice.effective_at = this.now();
-    invoice.status_transitions.finalized_at = this.now();
-    invoice.hosted_invoice_url = `${this.publicUrl()}/i/${invoice.id}`;
-    this.emit("invoice.finalized", invoice);
-  }
-
-  #pay(invoice: Stripe.Invoice): void {
-    invoice.attempted = true;
-    invoice.attempt_count += 1;
-    invoice.amount_paid = invoice.amount_due;
-    invoice.amount_remaining = 0;
-    invoice.status = "paid";
-    invoice.status_transitions.paid_at = this.now();
-    invoice.next_payment_attempt = null;
-    this.emit("invoice.paid", invoice);
-    this.emit("invoice.payment_succeeded", invoice);
-  }
-
-  #failPayment(invoice: Stripe.Invoice, requireAction: boolean): void {
-    invoice.attempted = true;
-    invoice.attempt_count += 1;
-    invoice.next_payment_attempt = requireAction ? null : this.now() + 3 * 24 * 60 * 60;
-    this.emit(
-      requireAction ? "invoice.payment_action_required" : "invoice.payment_failed",
-      invoice,
-    );
-  }
-
-  /** The subscription's latest invoice when it is still open. */
-  openInvoice(subscription: Stripe.Subscription): Stripe.Invoice | undefined {
-    const id = subscription.latest_invoice;
-    const invoice = typeof id === "string" ? this.invoices.get(id) : undefined;
-    return invoice?.status === "open" ? invoice : undefined;
-  }
-
-  // ---- subscription changes ------------------------------------------------------------------
-
-  #requireStatus(subscription: Stripe.Subscription, allowed: readonly string[], action: string) {
-    if (!allowed.includes(subscription.status)) {
-      throw new StripeApiError(400, {
-        type: "invalid_request_error",
-        message:
-          `Cannot ${action} a subscription with status '${subscription.status}' (subscription '${subscription.id}')`,
-      });
-    }
-  }
-
-  #requireNotCanceled(subscription: Stripe.Subscription): void {
-    if (subscription.status === "canceled" || subscription.status === "incomplete_expired") {
-      throw new StripeApiError(400, {
-        type: "invalid_request_error",
-        code: "invalid_canceled_subscription_fields",
-        message: "A canceled subscription can only update its cancellation_details and metadata.",
-      });
-    }
-  }
-
-  /** The end of the subscription's current period (its first item's). */
-  periodEnd(subscription: Stripe.Subscription): number {
-    return subscription.items.data[0]?.current_period_end ?? this.now();
-  }
-
-  /** Applies API-style changes in one `customer.subscription.updated`. */
-  updateSubscription(id: string, changes: SubscriptionChanges): Stripe.Subscription {
-    const subscription = this.subscription(id);
-    const onlyMetadata = Object.keys(changes).every((key) => key === "metadata");
-    if (!onlyMetadata) this.#requireNotCanceled(subscription);
-    const price = changes.price === undefined ? undefined : this.price(changes.price, "items");
-    if (price && !price.recurring) {
-      throw parameterInvalid(
-        "items[0][price]",
-        "The price specified is set to `type=one_time` but this field only accepts prices with `type=recurring`.",
-      );
-    }
-    let trialEnded = false;
-    this.#update("customer.subscription.updated", subscription, (sub) => {
-      const now = this.now();
-      if (changes.metadata !== undefined) {
-        sub.metadata = mergeMetadata(sub.metadata, changes.metadata);
-      }
-      if (changes.cancelAtPeriodEnd !== undefined) {
-        sub.cancel_at_period_end = changes.cancelAtPeriodEnd;
-        sub.cancel_at = changes.cancelAtPeriodEnd ? this.periodEnd(sub) : null;
-        this.#markCancellation(sub, changes.cancelAtPeriodEnd, now);
-      }
-      if (changes.cancelAt !== undefined) {
-        sub.cancel_at = changes.cancelAt;
-        sub.cancel_at_period_end = changes.cancelAt !== null &&
-          changes.cancelAt === this.periodEnd(sub);
-        this.#markCancellation(sub, changes.cancelAt !== null, now);
-      }
-      if (changes.pauseCollection !== undefined) {
-        sub.pause_collection = changes.pauseCollection === null ? null : {
-          behavior: changes.pauseCollection.behavior,
-          resumes_at: changes.pauseCollection.resumesAt,
-        };
-      }
-      if (price || changes.quantity !== undefined) {
-        for (const item of sub.items.data) {
-          if (price) {
-            item.price = price;
-            item.plan = planObject(price);
-          }
-          if (changes.quantity !== undefined) item.quantity = changes.quantity;
-        }
-      }
-      if (changes.trialEndNow && sub.status === "trialing") {
-        this.#endTrialFields(sub, now);
-        trialEnded = true;
-      }
-    });
-    if (trialEnded) {
-      const now = this.now();
-      this.#billCycle(subscription, "subscription_update", {}, { start: now, end: now });
-    }
-    return subscription;
-  }
-
-  #markCancellation(sub: Stripe.Subscription, canceling: boolean, now: number): void {
-    sub.canceled_at = canceling ? now : null;
-    sub.cancellation_details = {
-      comment: null,
-      feedback: null,
-      feedback_option: null,
-      reason: canceling ? "cancellation_requested" : null,
-    };
-  }
-
-  /** Turns the cancel-at-period-end flag on or off. */
-  cancelAtPeriodEnd(id: string, enabled: boolean): Stripe.Subscription {
-    return this.updateSubscription(id, { cancelAtPeriodEnd: enabled });
-  }
-
-  /** Schedules (or with null, unschedules) the cancellation at a time. */
-  cancelAt(id: string, at: number | null): Stripe.Subscription {
-    return this.updateSubscription(id, { cancelAt: at });
-  }
-
-  /** Cancels immediately (`customer.subscription.deleted`). */
-  cancelNow(
-    id: string,
-    reason: Stripe.Subscription.CancellationDetails.Reason = "cancellation_requested",
-  ): Stripe.Subscription {
-    const subscription = this.subscription(id);
-    this.#requireNotCanceled(subscription);
-    const now = this.now();
-    subscription.status = "canceled";
-    subscription.ended_at = now;
-    subscription.canceled_at = subscription.canceled_at ?? now;
-    subscription.cancellation_details = {
-      comment: null,
-      feedback: null,
-      feedback_option: null,
-      reason,
-    };
-    this.failingSubscriptions.delete(id);
-    this.emit("customer.subscription.deleted", subscription);
-    return subscription;
-  }
-
-  /** Makes the next payment attempt of this subscription fail. */
-  failNextPayment(id: string): Stripe.Subscription {
-    const subscription = this.subscription(id);
-    this.#requireNotCanceled(subscription);
-    this.failingSubscriptions.add(id);
-    return subscription;
   }
 
   /**
-   * Advances to the next period and bills it: `customer.subscription.updated` (new period),
-   * `invoice.created`, `invoice.finalized`, then `invoice.paid` + `invoice.payment_succeeded`,
-   * or `invoice.payment_failed` (or `invoice.payment_action_required`) and
-   * `customer.subscription.updated` to `past_due`. A subscription set to cancel at period end is
-   * canceled instead (`customer.subscription.deleted`).
+   * Replaces the account's contents with a snapshot taken by {@link toSnapshot}. A snapshot
+   * from an older emulator keeps the seeded objects it does not mention.
    */
-  renew(id: string, options: RenewOptions = {}): Stripe.Subscription {
-    const subscription = this.subscription(id);
-    this.#requireStatus(subscription, ["active", "trialing", "past_due", "unpaid"], "renew");
-    const end = this.periodEnd(subscription);
-    const cancelAt = subscription.cancel_at;
-    if (subscription.cancel_at_period_end || (cancelAt !== null && cancelAt <= end)) {
-      return this.cancelNow(id);
-    }
-    const previousStart = subscription.items.data[0]?.current_period_start ?? end;
-    this.#update("customer.subscription.updated", subscription, (sub) => {
-      for (const item of sub.items.data) {
-        item.current_period_start = item.current_period_end;
-        item.current_period_end = this.#periodEnd(item.price, item.current_period_end);
-      }
-      if (sub.status === "trialing") sub.status = "active";
-    });
-    this.#billCycle(subscription, "subscription_cycle", options, { start: previousStart, end });
-    return subscription;
-  }
-
-  /** Creates, finalizes and collects an invoice for the current period. */
-  #billCycle(
-    subscription: Stripe.Subscription,
-    reason: Stripe.Invoice.BillingReason,
-    options: RenewOptions,
-    period: { start: number; end: number },
-  ): void {
-    const invoice = this.#newInvoice(subscription, reason, true, period);
-    this.emit("invoice.created", invoice);
-    const pause = subscription.pause_collection;
-    if (pause) {
-      if (pause.behavior === "void") {
-        this.#finalize(invoice);
-        invoice.status = "void";
-        invoice.status_transitions.voided_at = this.now();
-        invoice.amount_remaining = 0;
-        this.emit("invoice.voided", invoice);
-      } else if (pause.behavior === "mark_uncollectible") {
-        this.#finalize(invoice);
-        invoice.status = "uncollectible";
-        invoice.status_transitions.marked_uncollectible_at = this.now();
-        this.emit("invoice.marked_uncollectible", invoice);
-      }
-      return;
-    }
-    this.#finalize(invoice);
-    const fail = options.fail === true || options.requireAction === true ||
-      this.failingSubscriptions.has(subscription.id);
-    this.failingSubscriptions.delete(subscription.id);
-    if (!fail || invoice.amount_due === 0) {
-      this.#pay(invoice);
-      if (subscription.status === "past_due" || subscription.status === "unpaid") {
-        this.#update("customer.subscription.updated", subscription, (sub) => {
-          sub.status = "active";
-        });
-      }
-      return;
-    }
-    this.#failPayment(invoice, options.requireAction === true);
-    this.#update("customer.subscription.updated", subscription, (sub) => {
-      sub.status = "past_due";
-    });
-  }
-
-  /** Pays the open invoice: `invoice.paid`, `invoice.payment_succeeded`, back to `active`. */
-  payOpenInvoice(id: string): Stripe.Subscription {
-    const subscription = this.subscription(id);
-    const invoice = this.openInvoice(subscription);
-    if (!invoice) {
-      throw new StripeApiError(400, {
-        type: "invalid_request_error",
-        code: "invoice_not_open",
-        message: `Subscription '${id}' has no open invoice to pay`,
-      });
-    }
-    this.failingSubscriptions.delete(id);
-    this.#pay(invoice);
-    this.#update("customer.subscription.updated", subscription, (sub) => {
-      if (sub.status === "past_due" || sub.status === "unpaid") sub.status = "active";
-    });
-    return subscription;
-  }
-
-  /**
-   * The payment needs the customer's authentication: `invoice.payment_action_required` for the
-   * open invoice, or for a renewal when none is open.
-   */
-  requireAction(id: string): Stripe.Subscription {
-    const subscription = this.subscription(id);
-    const invoice = this.openInvoice(subscription);
-    if (!invoice) return this.renew(id, { requireAction: true });
-    this.#failPayment(invoice, true);
-    return subscription;
-  }
-
-  /** Pauses the subscription: status `paused` (`customer.subscription.paused`, `.updated`). */
-  pause(id: string): Stripe.Subscription {
-    const subscription = this.subscription(id);
-    this.#requireStatus(subscription, ["active", "trialing", "past_due", "unpaid"], "pause");
-    const previous = { status: subscription.status, status_details: null };
-    subscription.status = "paused";
-    subscription.status_details = {
-      paused: {
-        subscription: { type: "pause_requested" },
-        transitioned_at: this.now(),
-        type: "subscription",
-      },
+  restore(saved: StateSnapshot): void {
+    this.clear();
+    const fill = <V>(map: Map<string, V>, entries: [string, V][] | undefined) => {
+      for (const [id, value] of entries ?? []) map.set(id, value);
     };
-    this.emit("customer.subscription.paused", subscription);
-    this.emit("customer.subscription.updated", subscription, previous);
-    return subscription;
-  }
-
-  /** Resumes a paused subscription with a new period from now (`.resumed`, `.updated`). */
-  resume(id: string): Stripe.Subscription {
-    const subscription = this.subscription(id);
-    this.#requireStatus(subscription, ["paused"], "resume");
-    const previous = snapshot({
-      status: subscription.status,
-      status_details: subscription.status_details,
-      items: subscription.items,
-      billing_cycle_anchor: subscription.billing_cycle_anchor,
+    fill(this.customers, saved.customers);
+    fill(this.products, saved.products);
+    fill(this.prices, saved.prices);
+    fill(this.features, saved.features);
+    fill(this.productFeatures, saved.productFeatures);
+    fill(this.coupons, saved.coupons);
+    fill(this.promotionCodes, saved.promotionCodes);
+    fill(this.discounts, saved.discounts);
+    fill(this.checkouts, saved.checkouts);
+    fill(this.portalSessions, saved.portalSessions);
+    for (const [, subscription] of saved.subscriptions) this.addSubscription(subscription);
+    fill(this.invoices, saved.invoices);
+    fill(this.webhookEndpoints, saved.webhookEndpoints);
+    fill(this.grantedFeatures, saved.grantedFeatures);
+    for (const [customer, features] of saved.activeEntitlements ?? []) {
+      this.activeEntitlements.set(customer, new Map(features));
+    }
+    for (const event of saved.events) {
+      this.events.push(event);
+      this.#eventsById.set(event.id, event);
+    }
+    for (const id of saved.failingSubscriptions) this.failingSubscriptions.add(id);
+    for (const id of saved.trialNotices ?? []) this.trialNotices.add(id);
+    this.#invoiceCount = saved.invoiceCount;
+    this.#clockOffset = saved.clockOffset ?? 0;
+    // A snapshot from before entitlements: what its subscriptions grant, as of now, silently.
+    this.silently(() => {
+      for (const subscription of this.subscriptions.values()) {
+        if (!this.grantedFeatures.has(subscription.id)) captureFeatures(this, subscription);
+      }
+      for (const customer of this.#subscriptionsByCustomer.keys()) {
+        refreshEntitlements(this, customer);
+      }
     });
-    const now = this.now();
-    subscription.status = "active";
-    delete subscription.status_details;
-    subscription.billing_cycle_anchor = now;
-    for (const item of subscription.items.data) {
-      item.current_period_start = now;
-      item.current_period_end = this.#periodEnd(item.price, now);
-    }
-    this.emit("customer.subscription.resumed", subscription);
-    this.emit("customer.subscription.updated", subscription, previous);
-    return subscription;
-  }
-
-  /** Moves every item to another price (`customer.subscription.updated`). */
-  changePrice(id: string, priceId: string): Stripe.Subscription {
-    return this.updateSubscription(id, { price: priceId });
-  }
-
-  #endTrialFields(sub: Stripe.Subscription, now: number): void {
-    sub.status = "active";
-    sub.trial_end = now;
-    sub.billing_cycle_anchor = now;
-    for (const item of sub.items.data) {
-      item.current_period_start = now;
-      item.current_period_end = this.#periodEnd(item.price, now);
-    }
-  }
-
-  /** Ends a trial now and bills the first period (`customer.subscription.updated`, invoice events). */
-  endTrial(id: string): Stripe.Subscription {
-    const subscription = this.subscription(id);
-    this.#requireStatus(subscription, ["trialing"], "end the trial of");
-    return this.updateSubscription(id, { trialEndNow: true });
-  }
-
-  /** Stripe's three-days-before notice (`customer.subscription.trial_will_end`). */
-  trialWillEnd(id: string): Stripe.Subscription {
-    const subscription = this.subscription(id);
-    this.#requireStatus(subscription, ["trialing"], "announce the trial end of");
-    this.emit("customer.subscription.trial_will_end", subscription);
-    return subscription;
-  }
-
-  /** A pending update was applied (`customer.subscription.pending_update_applied`). */
-  pendingUpdateApplied(id: string): Stripe.Subscription {
-    const subscription = this.subscription(id);
-    const previous = {
-      pending_update: {
-        billing_cycle_anchor: null,
-        cancel_at_period_end: null,
-        discount: null,
-        discounts: null,
-        expires_at: this.now() + 23 * 60 * 60,
-        metadata: null,
-        subscription_items: snapshot(subscription.items.data),
-        trial_end: null,
-        trial_from_plan: null,
-      },
-    };
-    subscription.pending_update = null;
-    this.emit("customer.subscription.pending_update_applied", subscription, previous);
-    return subscription;
-  }
-
-  /** A pending update expired unpaid (`customer.subscription.pending_update_expired`). */
-  pendingUpdateExpired(id: string): Stripe.Subscription {
-    const subscription = this.subscription(id);
-    subscription.pending_update = null;
-    this.emit("customer.subscription.pending_update_expired", subscription);
-    return subscription;
   }
 }

@@ -1,4 +1,4 @@
-/** Webhook delivery: Stripe-signed POSTs, in event order, retried with backoff. */
+/** Webhook delivery to one endpoint: Stripe-signed POSTs, in event order, retried with backoff. */
 
 const encoder = new TextEncoder();
 
@@ -32,8 +32,11 @@ export interface WebhookTarget {
 export interface DeliveryAttempt {
   eventId: string;
   eventType: string;
+  /** The registered endpoint's id; null for the endpoint given in the emulator's options. */
+  endpoint: string | null;
+  /** 1 for the first attempt; 0 for an event dropped during an outage. */
   attempt: number;
-  /** HTTP status, or null when the request itself failed. */
+  /** HTTP status, or null when the request itself failed (or was dropped). */
   status: number | null;
   error?: string;
 }
@@ -69,30 +72,59 @@ export class Sleeps {
 /** Delays between attempts: five attempts in all, as a local stand-in for Stripe's days. */
 const RETRY_DELAYS_MS: readonly number[] = [200, 500, 1000, 2000];
 
-/** Delivers events one after another in the background. */
+/** A queued event: its JSON as delivered, and what to do once it was received. */
+interface Queued {
+  id: string;
+  type: string;
+  body: string;
+  delivered: () => void;
+}
+
+/** How a {@link WebhookDelivery} reports and retries. */
+export interface DeliveryOptions {
+  /** Where attempts are recorded. */
+  attempts: DeliveryAttempt[];
+  /** The registered endpoint's id, or null for the configured one. */
+  endpoint: string | null;
+  /** Delays between attempts; one attempt more than delays. */
+  retryDelaysMs?: readonly number[];
+  /** Where failed attempts are reported. */
+  log?: (line: string) => void;
+}
+
+/** Delivers events to one endpoint, one after another, in the background. */
 export class WebhookDelivery {
-  readonly attempts: DeliveryAttempt[] = [];
-  #queue: { id: string; type: string; body: string }[] = [];
+  readonly attempts: DeliveryAttempt[];
+  readonly endpoint: string | null;
+  readonly retryDelaysMs: readonly number[];
+  readonly log: (line: string) => void;
+  #queue: Queued[] = [];
   #running: Promise<void> | null = null;
   #closed = false;
   #sleeps = new Sleeps();
   #abort = new AbortController();
 
-  constructor(
-    readonly target: WebhookTarget,
-    readonly retryDelaysMs: readonly number[] = RETRY_DELAYS_MS,
-    readonly log: (line: string) => void = (line) => console.warn(line),
-  ) {}
+  constructor(readonly target: WebhookTarget, options: DeliveryOptions) {
+    this.attempts = options.attempts;
+    this.endpoint = options.endpoint;
+    this.retryDelaysMs = options.retryDelaysMs ?? RETRY_DELAYS_MS;
+    this.log = options.log ?? ((line) => console.warn(line));
+  }
 
-  /** Queues an event (its JSON as delivered). */
-  enqueue(event: { id: string; type: string }, body: string): void {
+  /** Queues an event (its JSON as delivered); `delivered` runs when a 2xx answered it. */
+  enqueue(event: { id: string; type: string }, body: string, delivered = () => {}): void {
     if (this.#closed) return;
-    this.#queue.push({ id: event.id, type: event.type, body });
+    this.#queue.push({ id: event.id, type: event.type, body, delivered });
     if (!this.#running) {
       this.#running = this.#drain().finally(() => {
         this.#running = null;
       });
     }
+  }
+
+  /** Whether nothing is queued or being delivered. */
+  get idle(): boolean {
+    return this.#running === null && this.#queue.length === 0;
   }
 
   /** Resolves when every queued event was delivered or gave up. */
@@ -116,15 +148,24 @@ export class WebhookDelivery {
     }
   }
 
-  async #deliver(item: { id: string; type: string; body: string }): Promise<void> {
+  async #deliver(item: Queued): Promise<void> {
     for (let attempt = 1; attempt <= this.retryDelaysMs.length + 1; attempt++) {
       if (this.#closed) return;
       const result = await this.#attempt(item.body);
-      this.attempts.push({ eventId: item.id, eventType: item.type, attempt, ...result });
-      if (result.status !== null && result.status >= 200 && result.status < 300) return;
+      this.attempts.push({
+        eventId: item.id,
+        eventType: item.type,
+        endpoint: this.endpoint,
+        attempt,
+        ...result,
+      });
+      if (result.status !== null && result.status >= 200 && result.status < 300) {
+        item.delivered();
+        return;
+      }
       const delay = this.retryDelaysMs[attempt - 1];
       this.log(
-        `Webhook ${item.type} ${item.id} attempt ${attempt} failed: ${
+        `Webhook ${item.type} ${item.id} to ${this.target.url} attempt ${attempt} failed: ${
           result.error ?? `HTTP ${result.status}`
         }${delay === undefined ? "; giving up" : `; retrying in ${delay} ms`}`,
       );

@@ -1,0 +1,297 @@
+/**
+ * The billing portal's pages, `/p/session/:id`: the home page (the subscription, buttons that
+ * act on it, links to the flows), and one page per flow (update the payment method, cancel,
+ * change plan). A session made with `flow_data` opens on its flow's page and, once done, goes
+ * where `after_completion` says; a flow opened from the home page comes back to it.
+ */
+import type { Stripe } from "../../../supabase/functions/_shared/stripe.ts";
+import { openInvoice, payOpenInvoice, updatePaymentMethod } from "../billing.ts";
+import { formatAmount } from "../objects.ts";
+import { afterFlow, PORTAL_FLOWS, type PortalFlow, portalPrices } from "../portal.ts";
+import type { StripeState } from "../state.ts";
+import {
+  cancelAtPeriodEnd,
+  cancelNow,
+  changePrice,
+  renew,
+  subscriptionOf,
+} from "../subscriptions.ts";
+import {
+  date,
+  errorText,
+  escapeHtml,
+  linkButton,
+  message,
+  page,
+  postButton,
+  priceLabel,
+  productOf,
+  redirect,
+} from "./layout.ts";
+
+const STATUS_STYLE: Record<string, string> = {
+  active: "",
+  trialing: "",
+  past_due: "warn",
+  unpaid: "bad",
+  paused: "warn",
+  incomplete: "warn",
+  canceled: "bad",
+  incomplete_expired: "bad",
+};
+
+function notFound(): Response {
+  return page("Portal not found", message("This portal session does not exist."), 404);
+}
+
+function home(id: string): string {
+  return `/p/session/${encodeURIComponent(id)}`;
+}
+
+function isFlow(value: string): value is PortalFlow {
+  return (PORTAL_FLOWS as readonly string[]).includes(value);
+}
+
+function ended(subscription: Stripe.Subscription): boolean {
+  return subscription.status === "canceled" || subscription.status === "incomplete_expired";
+}
+
+function header(
+  state: StripeState,
+  session: Stripe.BillingPortal.Session,
+  title: string,
+  error?: string,
+): string {
+  const customer = state.customers.get(session.customer);
+  const email = customer && !customer.deleted ? customer.email : null;
+  return `<span class="tag">Billing · test mode</span>
+<h1>${escapeHtml(title)}</h1>
+${email ? `<p class="note">${escapeHtml(email)}</p>` : ""}
+${error ? `<p class="alert">${escapeHtml(error)}</p>` : ""}`;
+}
+
+/** The subscription a flow acts on: the session's flow's, else the customer's. */
+function flowSubscription(
+  state: StripeState,
+  session: Stripe.BillingPortal.Session,
+): Stripe.Subscription | undefined {
+  const flow = session.flow;
+  const id = flow?.subscription_cancel?.subscription ?? flow?.subscription_update?.subscription;
+  return id ? state.subscriptions.get(id) : subscriptionOf(state, session.customer);
+}
+
+// ---- home page ---------------------------------------------------------------------------------
+
+function homePage(state: StripeState, session: Stripe.BillingPortal.Session, error?: string) {
+  const action = home(session.id);
+  const subscription = subscriptionOf(state, session.customer);
+  const returnButton = postButton(action, "Return", "action", "return");
+  const top = header(state, session, "Your subscription", error);
+  if (!subscription) {
+    return page(
+      "Billing",
+      `${top}${message("You have no subscription.")}<div class="actions">${returnButton}</div>`,
+      error ? 400 : 200,
+    );
+  }
+  const item = subscription.items.data[0];
+  const price = item?.price;
+  const invoice = openInvoice(state, subscription);
+  let cancelState = "Renews automatically";
+  if (ended(subscription)) cancelState = `Canceled on ${date(subscription.ended_at)}`;
+  else if (subscription.cancel_at !== null) {
+    cancelState = `Cancels on ${date(subscription.cancel_at)}`;
+  }
+  const trialing = subscription.status === "trialing";
+  const rows = [
+    ["Plan", price ? `${productOf(state, price)} — ${priceLabel(price)}` : "—"],
+    ["Status", ""],
+    [
+      trialing ? "Trial ends" : "Current period ends",
+      date(trialing ? subscription.trial_end : item?.current_period_end),
+    ],
+    ["Cancellation", cancelState],
+    ...(invoice ? [["Amount due", formatAmount(invoice.amount_remaining, invoice.currency)]] : []),
+  ].map(([label, value]) =>
+    label === "Status"
+      ? `<dt>Status</dt><dd><span class="${
+        ["badge", STATUS_STYLE[subscription.status] ?? ""].join(" ").trim()
+      }">${escapeHtml(subscription.status.replace("_", " "))}</span></dd>`
+      : `<dt>${escapeHtml(label)}</dt><dd>${escapeHtml(value)}</dd>`
+  ).join("\n");
+
+  const controls = ended(subscription) ? [returnButton] : [
+    subscription.cancel_at_period_end
+      ? postButton(action, "Don't cancel", "action", "dont-cancel")
+      : postButton(action, "Cancel at period end", "action", "cancel-at-period-end"),
+    postButton(action, "Cancel now", "action", "cancel-now", "danger"),
+    postButton(action, "Fail next payment", "action", "fail-next-payment"),
+    postButton(action, "Pay now", "action", "pay-now", "primary"),
+    linkButton(`${action}/subscription_update`, "Change plan"),
+    linkButton(`${action}/payment_method_update`, "Update payment method"),
+    returnButton,
+  ];
+  return page(
+    "Billing",
+    `${top}<dl>\n${rows}\n</dl>\n<div class="actions">\n${controls.join("\n")}\n</div>
+<p class="note">“Fail next payment” renews now with a declined card; “Pay now” pays what is due
+or renews now with a good card.</p>`,
+    error ? 400 : 200,
+  );
+}
+
+function homeAction(
+  state: StripeState,
+  session: Stripe.BillingPortal.Session,
+  action: string,
+): Response {
+  if (action === "return") return redirect(session.return_url ?? home(session.id));
+  const subscription = subscriptionOf(state, session.customer);
+  if (!subscription) return homePage(state, session, "You have no subscription.");
+  try {
+    switch (action) {
+      case "cancel-at-period-end":
+        cancelAtPeriodEnd(state, subscription.id, true);
+        break;
+      case "dont-cancel":
+        cancelAtPeriodEnd(state, subscription.id, false);
+        break;
+      case "cancel-now":
+        cancelNow(state, subscription.id);
+        break;
+      case "fail-next-payment":
+        renew(state, subscription.id, { fail: true });
+        break;
+      case "pay-now":
+        if (openInvoice(state, subscription)) payOpenInvoice(state, subscription.id);
+        else renew(state, subscription.id);
+        break;
+      default:
+        return homePage(state, session, `Unknown action "${action}"`);
+    }
+  } catch (error) {
+    return homePage(state, session, errorText(error));
+  }
+  return redirect(home(session.id));
+}
+
+// ---- flows -------------------------------------------------------------------------------------
+
+function flowPage(
+  state: StripeState,
+  session: Stripe.BillingPortal.Session,
+  flow: PortalFlow,
+  path: string,
+  error?: string,
+): Response {
+  const back = session.flow
+    ? (session.return_url ? linkButton(session.return_url, "Back") : "")
+    : linkButton(home(session.id), "Back");
+  const subscription = flowSubscription(state, session);
+  if (flow === "payment_method_update") {
+    return page(
+      "Update payment method",
+      `${header(state, session, "Update payment method", error)}
+<dl><dt>New card</dt><dd>4242 4242 4242 4242 (test)</dd></dl>
+<div class="actions">${postButton(path, "Save card", "action", "save-payment-method", "primary")}
+${back}</div>`,
+      error ? 400 : 200,
+    );
+  }
+  if (!subscription || ended(subscription)) {
+    return page(
+      "Billing",
+      `${header(state, session, "Your subscription", error)}${
+        message("You have no subscription to change.")
+      }<div class="actions">${back}</div>`,
+      error ? 400 : 200,
+    );
+  }
+  const current = subscription.items.data[0]?.price;
+  if (flow === "subscription_cancel") {
+    const end = subscription.items.data[0]?.current_period_end;
+    return page(
+      "Cancel subscription",
+      `${header(state, session, "Cancel your subscription", error)}
+<dl><dt>Plan</dt><dd>${
+        escapeHtml(current ? `${productOf(state, current)} — ${priceLabel(current)}` : "—")
+      }</dd>
+<dt>Access until</dt><dd>${escapeHtml(date(end))}</dd></dl>
+<div class="actions">${
+        postButton(path, "Cancel subscription", "action", "confirm-cancel", "danger")
+      }
+${back}</div>`,
+      error ? 400 : 200,
+    );
+  }
+  const choices = portalPrices(state).map((price) => {
+    const label = `${productOf(state, price)} — ${priceLabel(price)}`;
+    return price.id === current?.id
+      ? `<p class="note">Current plan: ${escapeHtml(label)}</p>`
+      : postButton(path, `Switch to ${label}`, "price", price.id);
+  });
+  return page(
+    "Change plan",
+    `${header(state, session, "Change your plan", error)}
+<div class="actions">${choices.join("\n")}
+${back}</div>`,
+    error ? 400 : 200,
+  );
+}
+
+function flowAction(
+  state: StripeState,
+  session: Stripe.BillingPortal.Session,
+  flow: PortalFlow,
+  path: string,
+  form: URLSearchParams,
+): Response {
+  const done = session.flow ? afterFlow(session) : home(session.id);
+  try {
+    if (flow === "payment_method_update") {
+      if (form.get("action") !== "save-payment-method") {
+        return flowPage(state, session, flow, path, "Choose an action on this page.");
+      }
+      updatePaymentMethod(state, session.customer);
+      return redirect(done);
+    }
+    const subscription = flowSubscription(state, session);
+    if (!subscription || ended(subscription)) {
+      return flowPage(state, session, flow, path, "You have no subscription to change.");
+    }
+    if (flow === "subscription_cancel") {
+      if (form.get("action") !== "confirm-cancel") {
+        return flowPage(state, session, flow, path, "Choose an action on this page.");
+      }
+      // The default portal configuration cancels at the end of the period.
+      cancelAtPeriodEnd(state, subscription.id, true);
+      return redirect(done);
+    }
+    const price = form.get("price") ?? "";
+    if (!portalPrices(state).some((offered) => offered.id === price)) {
+      return flowPage(state, session, flow, path, `Unknown plan "${price}"`);
+    }
+    changePrice(state, subscription.id, price);
+    return redirect(done);
+  } catch (error) {
+    return flowPage(state, session, flow, path, errorText(error));
+  }
+}
+
+/** Answers `/p/session/:id` and `/p/session/:id/:flow`, GET or POST. */
+export function portalRequest(
+  state: StripeState,
+  id: string,
+  flowSegment: string | undefined,
+  form: URLSearchParams | undefined,
+): Response {
+  const session = state.portalSessions.get(id);
+  if (!session) return notFound();
+  const flow = flowSegment ?? session.flow?.type;
+  if (flow !== undefined && !isFlow(flow)) return notFound();
+  const path = flowSegment === undefined ? home(id) : `${home(id)}/${flowSegment}`;
+  if (flow === undefined) {
+    return form ? homeAction(state, session, form.get("action") ?? "") : homePage(state, session);
+  }
+  return form ? flowAction(state, session, flow, path, form) : flowPage(state, session, flow, path);
+}
