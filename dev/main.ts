@@ -22,7 +22,7 @@ import {
 import { startSyncLoop } from "./sync_loop.ts";
 import { createLocalIssuer } from "./issuer.ts";
 import { createDevHandler, type DevRoutes } from "./server.ts";
-import { DEFAULT_PRICE_ID, startStripeEmulator } from "./stripe/mod.ts";
+import { CATALOG, DEFAULT_PRICE_ID, startStripeEmulator } from "./stripe/mod.ts";
 
 const DATA_DIR = (Deno.env.get("DEV_DATA_DIR") || new URL("../.data", import.meta.url).pathname)
   .replace(/\/*$/, "/");
@@ -140,6 +140,11 @@ async function main() {
     env.set("STRIPE_API_URL", emulator.url);
     env.set("STRIPE_WEBHOOK_SECRET", webhookSecret);
     if (get("STRIPE_PRICE_ID") === undefined) env.set("STRIPE_PRICE_ID", DEFAULT_PRICE_ID);
+    // Every plan of the emulator's catalog can be bought, named by lookup key as a real
+    // project would name them (they stay the same between test and live mode).
+    if (get("STRIPE_PRICE_IDS") === undefined) {
+      env.set("STRIPE_PRICE_IDS", Object.values(CATALOG.lookupKeys).join(","));
+    }
     if (get("BILLING_SYNC_SECRET") === undefined) env.set("BILLING_SYNC_SECRET", LOCAL_SYNC_SECRET);
     defaults.push(`stripe     local emulator at ${emulator.url}, webhooks to the local function`);
   } else {

@@ -84,6 +84,69 @@ Deno.test("loadConfig names each malformed variable", () => {
   }
 });
 
+Deno.test("the plan variables read as typed values, with their defaults when unset", () => {
+  const keys = [
+    "stripePriceId",
+    "stripePriceIds",
+    "trialDays",
+    "trialRequireCard",
+    "allowPromotionCodes",
+    "automaticTax",
+  ] as const;
+  assert.deepEqual(loadConfig(keys, envOf({ STRIPE_PRICE_ID: "pro_monthly" })), {
+    stripePriceId: "pro_monthly",
+    stripePriceIds: [],
+    trialDays: null,
+    trialRequireCard: true,
+    allowPromotionCodes: false,
+    automaticTax: false,
+  });
+  assert.deepEqual(
+    loadConfig(
+      keys,
+      envOf({
+        STRIPE_PRICE_ID: "price_1Abc",
+        STRIPE_PRICE_IDS: " price_2Def, basic_yearly ,pro.monthly:v2,price_2Def,",
+        STRIPE_TRIAL_DAYS: "14",
+        STRIPE_TRIAL_REQUIRE_CARD: "false",
+        STRIPE_ALLOW_PROMOTION_CODES: "true",
+        STRIPE_AUTOMATIC_TAX: "true",
+      }),
+    ),
+    {
+      stripePriceId: "price_1Abc",
+      stripePriceIds: ["price_2Def", "basic_yearly", "pro.monthly:v2"],
+      trialDays: 14,
+      trialRequireCard: false,
+      allowPromotionCodes: true,
+      automaticTax: true,
+    },
+  );
+  assert.equal(loadConfig(["trialDays"], envOf({ STRIPE_TRIAL_DAYS: "730" })).trialDays, 730);
+  assert.equal(loadConfig(["trialDays"], envOf({ STRIPE_TRIAL_DAYS: "1" })).trialDays, 1);
+});
+
+Deno.test("each malformed plan variable is named", () => {
+  const cases = [
+    ["stripePriceIds", "STRIPE_PRICE_IDS", "price_1,prod_2"],
+    ["stripePriceIds", "STRIPE_PRICE_IDS", "price_1,has space"],
+    ["stripePriceIds", "STRIPE_PRICE_IDS", `price_1,${"k".repeat(201)}`],
+    ["trialDays", "STRIPE_TRIAL_DAYS", "0"],
+    ["trialDays", "STRIPE_TRIAL_DAYS", "731"],
+    ["trialDays", "STRIPE_TRIAL_DAYS", "abc"],
+    ["trialDays", "STRIPE_TRIAL_DAYS", "7.5"],
+    ["trialDays", "STRIPE_TRIAL_DAYS", "-3"],
+    ["trialDays", "STRIPE_TRIAL_DAYS", "1e2"],
+    ["trialRequireCard", "STRIPE_TRIAL_REQUIRE_CARD", "no"],
+    ["allowPromotionCodes", "STRIPE_ALLOW_PROMOTION_CODES", "yes"],
+    ["automaticTax", "STRIPE_AUTOMATIC_TAX", "TRUE"],
+    ["automaticTax", "STRIPE_AUTOMATIC_TAX", "1"],
+  ] as const;
+  for (const [key, variable, value] of cases) {
+    assertConfigError(() => loadConfig([key], envOf({ [variable]: value })), variable);
+  }
+});
+
 Deno.test("STRIPE_API_URL becomes the SDK's host, port and protocol", () => {
   const read = (value: string) =>
     loadConfig(["stripeApi"], envOf({ STRIPE_API_URL: value })).stripeApi;

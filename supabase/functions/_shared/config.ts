@@ -18,6 +18,14 @@ export interface Config {
   identity: IdentityConfig;
   databaseUrl: string;
   billingSyncSecret: string;
+  /** More prices a checkout may ask for (ids or lookup keys), beside `stripePriceId`. */
+  stripePriceIds: string[];
+  /** Trial days of a user's first subscription, or null for none. */
+  trialDays: number | null;
+  /** False: a trial needs no card, and ends canceled without one. */
+  trialRequireCard: boolean;
+  allowPromotionCodes: boolean;
+  automaticTax: boolean;
 }
 
 /** How user tokens are verified: inline JWKS, or fetched from the project URL. */
@@ -94,12 +102,56 @@ function readStripeSecretKey(env: EnvReader): string {
   return key;
 }
 
-function readPriceId(env: EnvReader): string {
-  const id = required(env, "STRIPE_PRICE_ID");
-  if (!/^price_\w+$/.test(id)) {
-    throw new ConfigError(`Malformed environment variable "STRIPE_PRICE_ID": expected price_...`);
+const PRICE_ID = /^price_[A-Za-z0-9]+$/;
+/** Stripe's lookup keys: up to 200 characters; these are the ones a URL or a list can carry. */
+const LOOKUP_KEY = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/;
+/** Ids of Stripe objects that are not prices, which a price variable must not hold. */
+const OTHER_OBJECT = /^(prod|plan|sub|cus|si|in|ii|pi|cs|evt|coupon|promo|pm|seti)_/;
+
+/** True when `value` is a price id or could be a price's lookup key. */
+export function isPriceReference(value: string): boolean {
+  return PRICE_ID.test(value) || (LOOKUP_KEY.test(value) && !OTHER_OBJECT.test(value));
+}
+
+function readPriceReference(name: string, value: string): string {
+  if (!isPriceReference(value)) {
+    throw new ConfigError(
+      `Malformed environment variable "${name}": expected a price id (price_...) or a price's lookup key`,
+    );
   }
-  return id;
+  return value;
+}
+
+function readPriceId(env: EnvReader): string {
+  return readPriceReference("STRIPE_PRICE_ID", required(env, "STRIPE_PRICE_ID"));
+}
+
+function readPriceIds(env: EnvReader): string[] {
+  const value = optional(env, "STRIPE_PRICE_IDS");
+  if (value === undefined) return [];
+  const entries = value.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+  return [...new Set(entries.map((entry) => readPriceReference("STRIPE_PRICE_IDS", entry)))];
+}
+
+function readTrialDays(env: EnvReader): number | null {
+  const value = optional(env, "STRIPE_TRIAL_DAYS");
+  if (value === undefined) return null;
+  const days = /^\d{1,3}$/.test(value) ? Number(value) : NaN;
+  if (!(days >= 1 && days <= 730)) {
+    throw new ConfigError(
+      `Malformed environment variable "STRIPE_TRIAL_DAYS": expected a whole number of days from 1 to 730`,
+    );
+  }
+  return days;
+}
+
+/** A `true`/`false` switch; `fallback` when unset. */
+function readFlag(env: EnvReader, name: string, fallback: boolean): boolean {
+  const value = optional(env, name);
+  if (value === undefined) return fallback;
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new ConfigError(`Malformed environment variable "${name}": expected true or false`);
 }
 
 function readWebhookSecret(env: EnvReader): string {
@@ -205,6 +257,11 @@ const READERS: { [K in ConfigKey]: (env: EnvReader) => Config[K] } = {
   identity: readIdentity,
   databaseUrl: readDatabaseUrl,
   billingSyncSecret: readSyncSecret,
+  stripePriceIds: readPriceIds,
+  trialDays: readTrialDays,
+  trialRequireCard: (env) => readFlag(env, "STRIPE_TRIAL_REQUIRE_CARD", true),
+  allowPromotionCodes: (env) => readFlag(env, "STRIPE_ALLOW_PROMOTION_CODES", false),
+  automaticTax: (env) => readFlag(env, "STRIPE_AUTOMATIC_TAX", false),
 };
 
 /**
