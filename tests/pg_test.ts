@@ -27,7 +27,7 @@ import {
   type QueryResult,
   ScramClient,
 } from "../supabase/functions/_shared/pg.ts";
-import { startDatabaseProxy, type TcpProxy } from "./tcp_proxy.ts";
+import { startDatabaseProxy, type TcpProxy } from "./_support/tcp_proxy.ts";
 
 const DATABASE_URL = Deno.env.get("DATABASE_URL") || undefined;
 const ON_SERVER = DATABASE_URL !== undefined;

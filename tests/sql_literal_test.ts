@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { literal, statement } from "../supabase/functions/_shared/db.ts";
-import { closeHarness, harnessTest } from "./harness.ts";
+import { harnessTest } from "./_support/harness.ts";
 
 const NASTY = [
   "",
@@ -91,5 +91,3 @@ harnessTest("dates and booleans read back as the same values", async (h) => {
   );
   assert.deepEqual(result?.rows, [{ when, yes: true, no: false, nothing: null }]);
 });
-
-closeHarness();
