@@ -5,7 +5,7 @@
  * Targets are reported, never enforced: a missed target does not fail the run.
  */
 import { DEFAULT_PRICE_ID } from "../dev/stripe/mod.ts";
-import { buildHandlers, testAuthenticator } from "../tests/harness.ts";
+import { buildHandlers, testAuthenticator } from "../tests/_support/harness.ts";
 import { connectDatabase } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
 import { createLogger } from "../supabase/functions/_shared/log.ts";

@@ -8,14 +8,14 @@ import assert from "node:assert/strict";
 import { chromium } from "npm:playwright-core@1.65.1";
 import { connect } from "../dev/postgres.ts";
 import {
-  eventually,
-  freePort,
   freePorts,
   SKIPPED_ON_SERVER_RUNS,
   startDev,
   statusOf,
   taskToken,
-} from "./dev_process.ts";
+} from "./_support/dev_process.ts";
+import { freePort } from "./_support/ports.ts";
+import { eventually } from "./_support/time.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 const ARTIFACTS = new URL("../test-artifacts/", import.meta.url).pathname;

@@ -1,28 +1,14 @@
 import assert from "node:assert/strict";
 import { DEFAULT_PRICE_ID } from "../dev/stripe/mod.ts";
+import { customerCreationsOf, customersOf, sessionRequestsOf } from "./_support/emulator.ts";
 import {
-  closeHarness,
   type Harness,
   harnessTest,
-  jsonOf,
   SITE_URL,
   STRIPE_SECRET_KEY,
   type TestUser,
-} from "./harness.ts";
-
-function checkoutRequests(h: Harness, userId: string) {
-  return h.emulator.requests().filter((request) =>
-    request.method === "POST" && request.path === "/v1/checkout/sessions" &&
-    request.params.client_reference_id === userId
-  );
-}
-
-function customerCreations(h: Harness, userId: string) {
-  return h.emulator.requests().filter((request) =>
-    request.method === "POST" && request.path === "/v1/customers" &&
-    JSON.stringify(request.params.metadata) === JSON.stringify({ userId })
-  );
-}
+} from "./_support/harness.ts";
+import { answerOf, assertAnswer, assertPreflight, errorOf } from "./_support/responses.ts";
 
 async function setStatus(h: Harness, user: TestUser, status: string | null) {
   await h.sql`update public.profiles set subscription_status = ${status} where id = ${user.id}`;
@@ -31,10 +17,7 @@ async function setStatus(h: Harness, user: TestUser, status: string | null) {
 harnessTest("stripe-checkout answers 200 with the session's URL", async (h) => {
   const user = await h.createUser();
   const response = await h.post(h.checkout, user.token);
-  assert.equal(response.status, 200);
-  assert.equal(response.headers.get("content-type"), "application/json");
-  assert.equal(response.headers.get("access-control-allow-origin"), "*");
-  const body = await jsonOf(response);
+  const body = await answerOf(response, 200);
   const session = h.emulator.checkoutSessions().find((s) => s.client_reference_id === user.id);
   assert.ok(session);
   assert.deepEqual(body, { url: session.url });
@@ -43,7 +26,7 @@ harnessTest("stripe-checkout answers 200 with the session's URL", async (h) => {
 harnessTest("stripe-checkout sends every session parameter with an idempotency key", async (h) => {
   const user = await h.createUser();
   assert.equal((await h.post(h.checkout, user.token)).status, 200);
-  const [request] = checkoutRequests(h, user.id);
+  const [request] = sessionRequestsOf(h, user.id);
   assert.ok(request);
   const { customer, success_url: successUrl, ...params } = request.params;
   assert.deepEqual(params, {
@@ -75,7 +58,7 @@ harnessTest("stripe-checkout creates the customer on first need and reuses it", 
 
   assert.equal((await h.post(h.checkout, user.token)).status, 200);
   assert.equal((await h.profile(user.id)).stripe_customer_id, profile.stripe_customer_id);
-  const requests = checkoutRequests(h, user.id);
+  const requests = sessionRequestsOf(h, user.id);
   assert.equal(requests.length, 2);
   assert.ok(requests.every((request) => request.params.customer === profile.stripe_customer_id));
   assert.notEqual(requests[0]?.idempotencyKey, requests[1]?.idempotencyKey);
@@ -87,13 +70,11 @@ harnessTest("eight concurrent checkouts of one user create one customer", async 
     Array.from({ length: 8 }, () => h.post(h.checkout, user.token)),
   );
   assert.deepEqual(responses.map((response) => response.status), Array(8).fill(200));
-  const customers = h.emulator.customers().filter((customer) =>
-    !customer.deleted && customer.metadata.userId === user.id
-  );
+  const customers = customersOf(h, user.id);
   assert.equal(customers.length, 1);
   const profile = await h.profile(user.id);
-  assert.equal(profile.stripe_customer_id, customers[0]?.id);
-  const sessions = checkoutRequests(h, user.id);
+  assert.equal(profile.stripe_customer_id, customers[0]);
+  const sessions = sessionRequestsOf(h, user.id);
   assert.equal(sessions.length, 8);
   assert.ok(sessions.every((request) => request.params.customer === profile.stripe_customer_id));
 });
@@ -106,9 +87,7 @@ harnessTest(
       await setStatus(h, user, status);
       const before = h.emulator.requests().length;
       const response = await h.post(h.checkout, user.token);
-      assert.equal(response.status, 400, status);
-      assert.equal(response.headers.get("access-control-allow-origin"), "*");
-      assert.deepEqual(await jsonOf(response), { error: "Already subscribed" });
+      await assertAnswer(response, 400, { error: "Already subscribed" });
       assert.equal(h.emulator.requests().length, before, `no Stripe call for ${status}`);
     }
   },
@@ -139,9 +118,9 @@ harnessTest(
         headers: { "Content-Type": "application/json" },
       });
       assert.equal(response.status, 200, String(body));
-      assert.match(String((await jsonOf(response)).url), /^http/);
+      assert.match(String((await answerOf(response, 200)).url), /^http/);
     }
-    const requests = checkoutRequests(h, user.id);
+    const requests = sessionRequestsOf(h, user.id);
     assert.equal(requests.length, bodies.length);
     for (const request of requests) {
       assert.deepEqual(request.params.line_items, [{ price: DEFAULT_PRICE_ID, quantity: "1" }]);
@@ -155,9 +134,7 @@ harnessTest("stripe-checkout answers 401 for a missing or invalid token", async 
   for (const token of tokens) {
     const response = await h.post(h.checkout, token);
     assert.equal(response.status, 401, String(token));
-    assert.equal(response.headers.get("access-control-allow-origin"), "*");
-    const body = await jsonOf(response);
-    assert.deepEqual(Object.keys(body), ["error"]);
+    await errorOf(response, 401);
   }
   assert.equal((await h.profile(user.id)).stripe_customer_id, null);
 });
@@ -167,41 +144,26 @@ harnessTest(
   async (h) => {
     const token = await h.token(crypto.randomUUID(), { email: "ghost@example.com" });
     const response = await h.post(h.checkout, token);
-    assert.equal(response.status, 401);
-    assert.deepEqual(await jsonOf(response), { error: "User not found" });
+    await assertAnswer(response, 401, { error: "User not found" });
   },
 );
 
 harnessTest("stripe-checkout answers 405 to other methods and 204 to a preflight", async (h) => {
   const user = await h.createUser();
   for (const method of ["GET", "PUT", "DELETE", "PATCH"]) {
-    const response = await h.checkout(
-      new Request("http://127.0.0.1/", {
-        method,
-        headers: { Authorization: `Bearer ${user.token}` },
-      }),
-    );
+    const response = await h.post(h.checkout, user.token, { method });
     assert.equal(response.status, 405, method);
-    assert.equal(response.headers.get("access-control-allow-origin"), "*");
-    assert.deepEqual(await jsonOf(response), { error: "Method not allowed" });
+    await assertAnswer(response, 405, { error: "Method not allowed" });
   }
-  const preflight = await h.checkout(
-    new Request("http://127.0.0.1/", {
-      method: "OPTIONS",
-      headers: {
-        Origin: "http://app.example.com",
-        "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, apikey, x-client-info, content-type",
-      },
-    }),
-  );
-  assert.equal(preflight.status, 204);
-  assert.equal(preflight.headers.get("access-control-allow-origin"), "*");
-  assert.match(preflight.headers.get("access-control-allow-methods") ?? "", /POST/);
-  const allowed = preflight.headers.get("access-control-allow-headers") ?? "";
-  for (const header of ["authorization", "content-type", "apikey", "x-client-info"]) {
-    assert.ok(allowed.split(/,\s*/).includes(header), header);
-  }
+  const preflight = await h.post(h.checkout, undefined, {
+    method: "OPTIONS",
+    headers: {
+      Origin: "http://app.example.com",
+      "Access-Control-Request-Method": "POST",
+      "Access-Control-Request-Headers": "authorization, apikey, x-client-info, content-type",
+    },
+  });
+  await assertPreflight(preflight);
 });
 
 harnessTest("stripe-checkout answers 500 without Stripe's details when Stripe fails", async (h) => {
@@ -209,16 +171,11 @@ harnessTest("stripe-checkout answers 500 without Stripe's details when Stripe fa
     const user = await h.createUser();
     h.emulator.failNext({ path: "/v1/customers", status, count: 1 });
     const response = await h.post(h.checkout, user.token);
-    assert.equal(response.status, 500);
-    assert.equal(response.headers.get("access-control-allow-origin"), "*");
-    assert.deepEqual(await jsonOf(response), { error: "Internal server error" });
+    await assertAnswer(response, 500, { error: "Internal server error" });
     assert.equal((await h.profile(user.id)).stripe_customer_id, null);
 
     assert.equal((await h.post(h.checkout, user.token)).status, 200);
-    const customers = h.emulator.customers().filter((c) =>
-      !c.deleted && c.metadata.userId === user.id
-    );
-    assert.equal(customers.length, 1);
+    assert.equal(customersOf(h, user.id).length, 1);
   }
 });
 
@@ -232,7 +189,7 @@ harnessTest(
     assert.match(customerId ?? "", /^cus_/);
     assert.equal((await h.post(h.checkout, user.token)).status, 200);
     assert.equal((await h.profile(user.id)).stripe_customer_id, customerId);
-    assert.equal(customerCreations(h, user.id).length, 1);
+    assert.equal(customerCreationsOf(h, user.id).length, 1);
   },
 );
 
@@ -248,17 +205,18 @@ harnessTest("stripe-checkout re-creates a customer deleted at Stripe, once", asy
   assert.notEqual(second, first);
   assert.equal((await h.post(h.checkout, user.token)).status, 200);
   assert.equal((await h.profile(user.id)).stripe_customer_id, second);
-  const live = h.emulator.customers().filter((c) => !c.deleted && c.metadata.userId === user.id);
-  assert.deepEqual(live.map((customer) => customer.id), [second]);
+  assert.deepEqual(customersOf(h, user.id), [second]);
 });
 
 harnessTest("stripe-checkout logs one line per request and never a secret", async (h) => {
   const user = await h.createUser();
   const before = h.logs.length;
   assert.equal((await h.post(h.checkout, user.token)).status, 200);
-  const lines = h.logs.slice(before).map((line) => JSON.parse(line));
-  const line = lines.find((entry) => entry.function === "stripe-checkout");
+  const lines = h.logs.slice(before).map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.equal(lines.length, 1, "one line for one request");
+  const [line] = lines;
   assert.ok(line);
+  assert.equal(line.function, "stripe-checkout");
   assert.equal(line.userId, user.id);
   assert.equal(line.status, 200);
   assert.equal(line.outcome, "ok");
@@ -268,5 +226,3 @@ harnessTest("stripe-checkout logs one line per request and never a secret", asyn
     assert.ok(!entry.includes(user.token));
   }
 });
-
-closeHarness();

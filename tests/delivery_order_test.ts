@@ -5,28 +5,28 @@
  */
 import assert from "node:assert/strict";
 import type { Stripe } from "../supabase/functions/_shared/stripe.ts";
-import { closeHarness, type Harness, harnessTest } from "./harness.ts";
+import { ledgerProblems, profileProblem } from "./_support/billing.ts";
 import {
-  applyHistory,
-  baseSeed,
   copies,
+  deliverPlan,
   type DeliveryMode,
   type DeliveryPlan,
   describePlan,
-  generateHistory,
-  type HistoryOptions,
-  ledgerProblems,
-  mulberry32,
   planDeliveries,
   type PlanStats,
   planStats,
+} from "./_support/delivery.ts";
+import { type Harness, harnessTest } from "./_support/harness.ts";
+import {
+  applyHistory,
+  generateHistory,
+  type HistoryOptions,
   type PlayedHistory,
-  profileProblem,
-  randomInt,
-  shuffle,
-} from "./history.ts";
+} from "./_support/history.ts";
+import { mulberry32, randomInt, type Rng, seedFrom, shuffle } from "./_support/random.ts";
+import { sleep } from "./_support/time.ts";
 
-const BASE_SEED = baseSeed();
+const BASE_SEED = seedFrom("HISTORY_SEED", 20261124);
 /** Single-subscription histories per delivery mode. */
 const HISTORIES_PER_MODE = 80;
 /** Scenarios of several users whose events arrive mixed together, and users per scenario. */
@@ -51,30 +51,6 @@ function tally(): Tally {
 }
 
 // ---- delivering -------------------------------------------------------------------------------
-
-/** Delivers a plan; returns a description of every delivery that did not answer 200. */
-async function deliverPlan(h: Harness, plan: DeliveryPlan): Promise<string[]> {
-  const problems: string[] = [];
-  for (const group of plan) {
-    const answers = await Promise.all(group.map(async (event) => {
-      const response = await h.deliver(event);
-      const body = await response.text();
-      return { event, status: response.status, body };
-    }));
-    for (const { event, status, body } of answers) {
-      if (status !== 200 || body !== `{"received":true}`) {
-        problems.push(`${event.id} ${event.type}: ${status} ${body}`, ...failureLogs(h, event.id));
-      }
-    }
-  }
-  return problems;
-}
-
-/** The handler's log lines of failed requests for an event, which carry the cause. */
-function failureLogs(h: Harness, eventId: string): string[] {
-  return h.logs.filter((line) => line.includes(eventId) && line.includes(`"error"`))
-    .map((line) => `    log: ${line}`);
-}
 
 /** Histories played on the emulator, then delivered together by one plan. */
 interface Scenario {
@@ -205,7 +181,7 @@ harnessTest(
         const now = held.splice(0, randomInt(rng, 0, held.length));
         if (now.length > 0) send(withCopies(now, rng), `after ${step}`);
         // Let those deliveries get part of the way (reading Stripe) before the next change.
-        if (rng() < 0.5) await new Promise((resolve) => setTimeout(resolve, randomInt(rng, 0, 3)));
+        if (rng() < 0.5) await sleep(randomInt(rng, 0, 3));
       });
       const early = (await Promise.all(inFlight)).flat();
       const late = shuffle([...held, ...played.events.filter(() => rng() < 0.3)], rng);
@@ -226,7 +202,7 @@ harnessTest(
 );
 
 /** Each event 1 to 3 times, shuffled. */
-function withCopies(events: readonly Stripe.Event[], rng: () => number): Stripe.Event[] {
+function withCopies(events: readonly Stripe.Event[], rng: Rng): Stripe.Event[] {
   return shuffle(copies(events, rng), rng);
 }
 
@@ -259,7 +235,7 @@ harnessTest(
 /** Waits until the emulator's clock (whole seconds) has passed `seconds`. */
 async function afterSecond(seconds: number): Promise<void> {
   while (Math.floor(Date.now() / 1000) <= seconds) {
-    await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
+    await sleep(1000 - (Date.now() % 1000) + 5);
   }
 }
 
@@ -319,5 +295,3 @@ harnessTest(
     }
   },
 );
-
-closeHarness();

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { connect } from "../dev/postgres.ts";
 import {
-  eventually,
-  freePort,
   freePorts,
   SKIPPED_ON_SERVER_RUNS,
   startDev,
   statusOf,
   taskToken,
-} from "./dev_process.ts";
+} from "./_support/dev_process.ts";
+import { freePort } from "./_support/ports.ts";
+import { eventually } from "./_support/time.ts";
 
 async function post(url: string, token: string): Promise<Response> {
   return await fetch(url, { method: "POST", headers: { Authorization: `Bearer ${token}` } });

@@ -8,7 +8,7 @@ import {
   type StartedDatabase,
 } from "../dev/database.ts";
 import { listMigrations, MIGRATIONS_DIR } from "../dev/migrations.ts";
-import { addedObjects, catalogSnapshot, restrictTo } from "./catalog_snapshot.ts";
+import { addedObjects, catalogSnapshot, restrictTo } from "./_support/catalog_snapshot.ts";
 
 /** Set: a PostgreSQL server gets a fresh database per test. Unset: embedded PGlite. */
 const SERVER_URL = Deno.env.get("DATABASE_URL");

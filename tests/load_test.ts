@@ -5,26 +5,13 @@
  * lost events, extra customers, profiles out of step and leaked connections.
  */
 import assert from "node:assert/strict";
-import { signPayload } from "../dev/stripe/mod.ts";
 import type { Stripe } from "../supabase/functions/_shared/stripe.ts";
-import {
-  closeHarness,
-  type Harness,
-  harnessTest,
-  type TestUser,
-  WEBHOOK_SECRET,
-} from "./harness.ts";
-import {
-  applyHistory,
-  baseSeed,
-  copies,
-  generateHistory,
-  ledgerProblems,
-  mulberry32,
-  type PlayedHistory,
-  profileProblem,
-  shuffle,
-} from "./history.ts";
+import { ledgerProblems, profileProblem } from "./_support/billing.ts";
+import { copies } from "./_support/delivery.ts";
+import { customersOf } from "./_support/emulator.ts";
+import { deliveryHeaders, type Harness, harnessTest, type TestUser } from "./_support/harness.ts";
+import { applyHistory, generateHistory, type PlayedHistory } from "./_support/history.ts";
+import { mulberry32, seedFrom, shuffle } from "./_support/random.ts";
 
 const TOTAL_REQUESTS = 500;
 /** Users without a customer whose first checkout is part of the load. */
@@ -40,7 +27,7 @@ const MAX_DELIVERIES = 220;
  */
 const POOL_MAX = 10;
 
-const SEED = baseSeed(20261125);
+const SEED = seedFrom("HISTORY_SEED", 20261125);
 const ON_SERVER = Boolean(Deno.env.get("DATABASE_URL"));
 
 /** One request of the load, and what it must answer. */
@@ -89,14 +76,7 @@ async function webhookCall(event: Stripe.Event): Promise<Call> {
   return {
     kind: "webhook",
     path: "/functions/v1/stripe-webhook",
-    init: {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        "Stripe-Signature": await signPayload(body, WEBHOOK_SECRET),
-      },
-      body,
-    },
+    init: { method: "POST", headers: await deliveryHeaders(body), body },
     status: 200,
     check: (answer) => answer.received === true,
   };
@@ -121,13 +101,6 @@ async function connectionCount(h: Harness): Promise<number> {
   const [row] = await h.sql<{ n: number }[]>`
     select count(*)::int as n from pg_stat_activity where datname = current_database()`;
   return row?.n ?? -1;
-}
-
-/** The customers the emulator holds for a user (by the metadata checkout gives them). */
-function customersOf(h: Harness, userId: string): string[] {
-  return [...h.emulator.state.customers.values()]
-    .filter((customer) => !customer.deleted && customer.metadata?.userId === userId)
-    .map((customer) => customer.id);
 }
 
 harnessTest(
@@ -253,5 +226,3 @@ harnessTest(
     }
   },
 );
-
-closeHarness();

@@ -5,21 +5,25 @@
  * The handlers here run on their own pool whose URL carries a password, with a capturing logger.
  */
 import assert from "node:assert/strict";
-import { signPayload } from "../dev/stripe/mod.ts";
 import { connectDatabase, type Database } from "../supabase/functions/_shared/db.ts";
 import type { Handler } from "../supabase/functions/_shared/http.ts";
 import { createLogger } from "../supabase/functions/_shared/log.ts";
 import { statement } from "../supabase/functions/_shared/pg/mod.ts";
 import type { Stripe } from "../supabase/functions/_shared/stripe.ts";
+import { subscribe } from "./_support/billing.ts";
+import { completeOpenCheckout, syntheticEvent } from "./_support/emulator.ts";
 import {
   buildHandlers,
-  closeHarness,
   type Harness,
   harnessTest,
+  signedDelivery,
   STRIPE_SECRET_KEY,
   testAuthenticator,
+  userRequest,
   WEBHOOK_SECRET,
-} from "./harness.ts";
+} from "./_support/harness.ts";
+import { freePort } from "./_support/ports.ts";
+import { assertInvalidSignature, deliverOk } from "./_support/webhook.ts";
 
 const DATABASE_PASSWORD = "pw-secret-123";
 
@@ -54,14 +58,6 @@ function withPassword(url: string): string {
   const parsed = new URL(url);
   parsed.password = DATABASE_PASSWORD;
   return parsed.href;
-}
-
-/** A loopback port on which nothing listens. */
-function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 function logRig(h: Harness, databaseUrl = withPassword(h.databaseUrl)): LogRig {
@@ -102,27 +98,10 @@ function logRig(h: Harness, databaseUrl = withPassword(h.databaseUrl)): LogRig {
     },
     post(handler, token, method = "POST") {
       secrets.push(token);
-      return rig.send(
-        handler,
-        new Request("http://127.0.0.1/functions/v1/test", {
-          method,
-          headers: { Authorization: `Bearer ${token}` },
-        }),
-      );
+      return rig.send(handler, userRequest(token, { method }));
     },
     async deliver(event, secret = WEBHOOK_SECRET) {
-      const body = JSON.stringify(event);
-      return rig.send(
-        rig.webhook,
-        new Request("http://127.0.0.1/functions/v1/stripe-webhook", {
-          method: "POST",
-          headers: {
-            "Content-Type": "application/json",
-            "Stripe-Signature": await signPayload(body, secret),
-          },
-          body,
-        }),
-      );
+      return rig.send(rig.webhook, await signedDelivery(event, { secret }));
     },
     async createUser() {
       const user = await h.createUser();
@@ -150,24 +129,6 @@ function assertNothingSecretLeaked(rig: LogRig): void {
       }
     }
   }
-}
-
-/** Completes a checkout at the emulator and returns its `checkout.session.completed` event. */
-function completedCheckoutEvent(h: Harness, userId: string): Stripe.Event {
-  const session = h.emulator.checkoutSessions().findLast((s) =>
-    s.client_reference_id === userId && s.status === "open"
-  );
-  assert.ok(session, "checkout made no open session");
-  const mark = h.emulator.events().length;
-  h.emulator.completeCheckout(session.id);
-  const events = h.emulator.events().slice(mark).filter((event) =>
-    event.type === "checkout.session.completed" &&
-    JSON.stringify(event.data.object).includes(`"${session.id}"`)
-  );
-  assert.equal(events.length, 1);
-  const [event] = events;
-  assert.ok(event);
-  return event;
 }
 
 // ---- tests ------------------------------------------------------------------------------------
@@ -247,7 +208,7 @@ harnessTest(
     try {
       const user = await rig.createUser();
       assert.equal((await rig.post(rig.checkout, user.token)).response.status, 200);
-      const event = completedCheckoutEvent(h, user.id);
+      const event = completeOpenCheckout(h, user.id).completed;
 
       const applied = await rig.deliver(event);
       assert.equal(applied.response.status, 200);
@@ -297,7 +258,7 @@ harnessTest("a Stripe failure logs one error line naming the Stripe error", asyn
 harnessTest("a database failure logs one error line naming the connection error", async (h) => {
   const rig = logRig(
     h,
-    `postgres://postgres:${DATABASE_PASSWORD}@127.0.0.1:${closedPort()}/postgres`,
+    `postgres://postgres:${DATABASE_PASSWORD}@127.0.0.1:${freePort()}/postgres`,
   );
   try {
     const user = await rig.createUser();
@@ -315,4 +276,39 @@ harnessTest("a database failure logs one error line naming the connection error"
   }
 });
 
-closeHarness();
+harnessTest("stripe-webhook writes no secret to its log", async (h) => {
+  const subscribed = await subscribe(h);
+  const event = subscribed.completed;
+  const before = h.logs.length;
+  // One request down each path that logs: a bad signature, a failure at Stripe (logged with
+  // its cause), an applied event, a duplicate, and an unhandled type.
+  await assertInvalidSignature(await h.deliver(event, { secret: "whsec_someone_else" }));
+  h.emulator.failNext({ path: "/v1/subscriptions", status: 500, count: 1 });
+  const failed = await h.deliver(event);
+  assert.equal(failed.status, 500);
+  await failed.body?.cancel();
+  await deliverOk(h, event);
+  await deliverOk(h, event);
+  await deliverOk(h, syntheticEvent("payment_intent.succeeded", { id: "pi_test_secrets" }));
+
+  const lines = h.logs.slice(before);
+  assert.deepEqual(
+    lines.map((line) => JSON.parse(line) as Record<string, unknown>).map((fields) => [
+      fields.function,
+      fields.status,
+      fields.outcome,
+      fields.eventOutcome,
+    ]),
+    [
+      ["stripe-webhook", 400, "rejected", undefined],
+      ["stripe-webhook", 500, "failed", undefined],
+      ["stripe-webhook", 200, "ok", "applied"],
+      ["stripe-webhook", 200, "ok", "duplicate"],
+      ["stripe-webhook", 200, "ok", "unhandled"],
+    ],
+  );
+  for (const line of h.logs) {
+    assert.ok(!line.includes(WEBHOOK_SECRET), `log line holds the webhook secret: ${line}`);
+    assert.ok(!line.includes(STRIPE_SECRET_KEY), `log line holds the Stripe key: ${line}`);
+  }
+});

@@ -13,7 +13,7 @@ import {
   isHandled,
   subscriptionOf,
 } from "../supabase/functions/_shared/events.ts";
-import { APPLIED_TYPES } from "./history.ts";
+import { APPLIED_TYPES } from "./_support/billing.ts";
 
 const USER_ID = "0b5f3c9e-8a57-4c1e-9f4e-2d7f3c1a9b10";
 

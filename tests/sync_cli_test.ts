@@ -1,14 +1,11 @@
 import assert from "node:assert/strict";
-import { type Harness, STRIPE_SECRET_KEY } from "./harness.ts";
-import {
-  applyHistory,
-  baseSeed,
-  generateHistory,
-  mulberry32,
-  type PlayedHistory,
-  profileProblem,
-} from "./history.ts";
-import { withFreshHarness } from "./sync_support.ts";
+import { type Harness, STRIPE_SECRET_KEY } from "./_support/harness.ts";
+import { profileProblem } from "./_support/billing.ts";
+import { seedFrom } from "./_support/random.ts";
+import { playUndelivered, withFreshHarness } from "./_support/sync.ts";
+
+/** `HISTORY_SEED` replays a failing run. */
+const SEED = seedFrom("HISTORY_SEED", 20261201);
 
 const CLI = new URL("../cli/sync.ts", import.meta.url).pathname;
 
@@ -47,11 +44,7 @@ Deno.test({
   sanitizeResources: false,
   fn: () =>
     withFreshHarness(async (h) => {
-      const rng = mulberry32(baseSeed() + 400);
-      const played: PlayedHistory[] = [];
-      for (let i = 0; i < 3; i++) {
-        played.push(await applyHistory(h, await h.createUser(), generateHistory(rng)));
-      }
+      const played = await playUndelivered(h, 3, SEED + 400);
       const [first] = played;
       assert.ok(first);
 

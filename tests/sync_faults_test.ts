@@ -1,42 +1,26 @@
 import assert from "node:assert/strict";
 import { connectDatabase } from "../supabase/functions/_shared/db.ts";
 import { decodeCursor } from "../supabase/functions/stripe-sync/cursor.ts";
-import { buildHandlers, type Harness, testAuthenticator } from "./harness.ts";
+import type { Harness } from "./_support/harness.ts";
+import type { PlayedHistory } from "./_support/history.ts";
+import { seedFrom } from "./_support/random.ts";
 import {
-  applyHistory,
-  baseSeed,
-  generateHistory,
-  ledgerProblems,
-  mulberry32,
-  type PlayedHistory,
-  profileProblem,
-} from "./history.ts";
-import { callSync, runPass, withFreshHarness } from "./sync_support.ts";
-import { startDatabaseProxy } from "./tcp_proxy.ts";
+  assertAllSynced,
+  callSync,
+  playUndelivered,
+  runPass,
+  syncHandler,
+  withFreshHarness,
+} from "./_support/sync.ts";
+import { startDatabaseProxy } from "./_support/tcp_proxy.ts";
+import { deliverAll } from "./_support/webhook.ts";
 
-async function playUndelivered(h: Harness, count: number, seed: number) {
-  const rng = mulberry32(seed);
-  const played: PlayedHistory[] = [];
-  for (let i = 0; i < count; i++) {
-    played.push(await applyHistory(h, await h.createUser(), generateHistory(rng)));
-  }
-  return played;
-}
+/** `HISTORY_SEED` replays a failing run. */
+const SEED = seedFrom("HISTORY_SEED", 20261201);
 
-async function deliverAll(h: Harness, played: readonly PlayedHistory[]): Promise<void> {
-  for (const event of played.flatMap((history) => history.events)) {
-    const response = await h.deliver(event);
-    assert.equal(response.status, 200);
-    await response.body?.cancel();
-  }
-}
-
-async function assertAllSynced(h: Harness, played: readonly PlayedHistory[]): Promise<void> {
-  for (const history of played) {
-    assert.equal(await profileProblem(h, history.user.id, history.subscriptionId), null);
-  }
-  assert.deepEqual(await ledgerProblems(h, played.flatMap((history) => history.events)), []);
-}
+/** Delivers every event of the histories, so that the profiles start in sync. */
+const deliverPlayed = (h: Harness, played: readonly PlayedHistory[]) =>
+  deliverAll(h, played.flatMap((history) => history.events));
 
 /** The pass's saved position, or null when no pass is under way. */
 async function savedCursor(h: Harness) {
@@ -60,7 +44,7 @@ for (const [name, status] of [["an error (500)", 500], ["a rate limit (429)", 42
     sanitizeResources: false,
     fn: () =>
       withFreshHarness(async (h) => {
-        const played = await playUndelivered(h, 4, baseSeed() + 300 + status);
+        const played = await playUndelivered(h, 4, SEED + 300 + status);
         h.emulator.failNext({ method: "GET", path: /^\/v1\/subscriptions$/, status, count: 1 });
         await assertFailed(await callSync(h.sync));
         // Replay finished and was recorded; reconcile had not begun.
@@ -82,8 +66,8 @@ Deno.test({
   sanitizeResources: false,
   fn: () =>
     withFreshHarness(async (h) => {
-      const played = await playUndelivered(h, 3, baseSeed() + 310);
-      await deliverAll(h, played);
+      const played = await playUndelivered(h, 3, SEED + 310);
+      await deliverPlayed(h, played);
       const [drifted] = played;
       assert.ok(drifted);
       await h
@@ -108,15 +92,9 @@ Deno.test({
 function proxiedSync(h: Harness) {
   const proxy = startDatabaseProxy(h.databaseUrl);
   const db = connectDatabase(proxy.urlFor(h.databaseUrl), { max: 2 });
-  const { sync } = buildHandlers({
-    authenticate: testAuthenticator(h.issuer.jwks, h.issuer),
-    stripe: h.stripe,
-    db,
-    logger: h.logger,
-  });
   return {
     proxy,
-    sync,
+    sync: syncHandler(h, { db }),
     async close() {
       await db.end({ timeoutMs: 1000 });
       await proxy.close();
@@ -151,8 +129,8 @@ for (const cut of CUTS) {
     sanitizeResources: false,
     fn: () =>
       withFreshHarness(async (h) => {
-        const played = await playUndelivered(h, 3, baseSeed() + 320);
-        await deliverAll(h, played);
+        const played = await playUndelivered(h, 3, SEED + 320);
+        await deliverPlayed(h, played);
         const [drifted] = played;
         assert.ok(drifted);
         await h.sql`

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { createLogger } from "../supabase/functions/_shared/log.ts";
 import { functionHandler } from "../supabase/functions/_shared/serve.ts";
 import { syncFunction } from "../supabase/functions/stripe-sync/handler.ts";
-import { SYNC_SECRET } from "./harness.ts";
-import { callSync, stripeCallsSince, syncDigest, withFreshHarness } from "./sync_support.ts";
+import { SYNC_SECRET } from "./_support/harness.ts";
+import { callSync, stripeCallsSince, syncDigest, withFreshHarness } from "./_support/sync.ts";
 
 const SYNC_URL = "http://127.0.0.1/functions/v1/stripe-sync";
 

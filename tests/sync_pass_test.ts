@@ -1,72 +1,34 @@
 import assert from "node:assert/strict";
-import { buildHandlers, type Harness, testAuthenticator, type TestUser } from "./harness.ts";
+import { type Harness, type TestUser } from "./_support/harness.ts";
+import { ledgerProblems, profileProblem } from "./_support/billing.ts";
+import type { PlayedHistory } from "./_support/history.ts";
+import { seedFrom } from "./_support/random.ts";
 import {
-  applyHistory,
-  baseSeed,
-  generateHistory,
-  ledgerProblems,
-  mulberry32,
-  type PlayedHistory,
-  profileProblem,
-} from "./history.ts";
-import {
+  assertAllSynced,
   callSync,
+  digestOf,
+  playUndelivered,
   runPass,
   stripeCallsSince,
   syncDigest,
+  syncHandler,
   withFreshHarness,
-} from "./sync_support.ts";
+} from "./_support/sync.ts";
+import { deliverAll } from "./_support/webhook.ts";
 
-/** A digest of the profiles and the ledger (not the sync's own bookkeeping). */
-async function billingDigest(h: Harness): Promise<string> {
-  const [row] = await h.sql<{ digest: string }[]>`
-    select md5(concat_ws('|',
-      (select string_agg(t::text, ',' order by t::text) from public.profiles t),
-      (select string_agg(t::text, ',' order by t::text) from public.stripe_events t)
-    )) as digest`;
-  assert.ok(row);
-  return row.digest;
-}
+/** `HISTORY_SEED` replays a failing run. */
+const SEED = seedFrom("HISTORY_SEED", 20261201);
 
-/** Plays a random history for each of `count` new users, delivering none of its events. */
-async function undeliveredHistories(h: Harness, count: number, seed: number) {
-  const rng = mulberry32(seed);
-  const played: PlayedHistory[] = [];
-  for (let i = 0; i < count; i++) {
-    const user = await h.createUser();
-    played.push(await applyHistory(h, user, generateHistory(rng, { maxActions: 6 })));
-  }
-  return played;
-}
+/** The profiles and the ledger (not the sync's own bookkeeping). */
+const billingDigest = (h: Harness) => digestOf(h, ["public.profiles", "public.stripe_events"]);
 
-async function assertAllSynced(h: Harness, played: readonly PlayedHistory[]): Promise<void> {
-  for (const history of played) {
-    const problem = await profileProblem(h, history.user.id, history.subscriptionId);
-    assert.equal(problem, null, `${problem} after ${history.log.join(", ")}`);
-  }
-}
+/** Users whose short histories were never delivered. */
+const undeliveredHistories = (h: Harness, count: number, seed: number) =>
+  playUndelivered(h, count, seed, { maxActions: 6 });
 
 /** Delivers every event of the histories, so that the profiles start in sync. */
-async function deliverAll(h: Harness, played: readonly PlayedHistory[]): Promise<void> {
-  for (const event of played.flatMap((history) => history.events)) {
-    const response = await h.deliver(event);
-    assert.equal(response.status, 200);
-    await response.body?.cancel();
-  }
-}
-
-/** A sync handler on the harness's clients with small pages, so a pass takes many calls. */
-function smallPagesSync(h: Harness, maxPages: number, pageSize: number) {
-  return buildHandlers(
-    {
-      authenticate: testAuthenticator(h.issuer.jwks, h.issuer),
-      stripe: h.stripe,
-      db: h.database,
-      logger: h.logger,
-    },
-    { syncLimits: { maxPages, pageSize } },
-  ).sync;
-}
+const deliverPlayed = (h: Harness, played: readonly PlayedHistory[]) =>
+  deliverAll(h, played.flatMap((history) => history.events));
 
 Deno.test({
   name:
@@ -75,7 +37,7 @@ Deno.test({
   sanitizeResources: false,
   fn: () =>
     withFreshHarness(async (h) => {
-      const played = await undeliveredHistories(h, 8, baseSeed());
+      const played = await undeliveredHistories(h, 8, SEED);
       const first = await runPass(h.sync);
       assert.ok(first.eventsReplayed > 0);
       assert.equal(first.eventsReplayed, first.eventsMissing);
@@ -133,8 +95,8 @@ Deno.test({
   sanitizeResources: false,
   fn: () =>
     withFreshHarness(async (h) => {
-      const played = await undeliveredHistories(h, 6, baseSeed() + 1);
-      await deliverAll(h, played);
+      const played = await undeliveredHistories(h, 6, SEED + 1);
+      await deliverPlayed(h, played);
       await assertAllSynced(h, played);
       const [a, b, c, d] = played;
       assert.ok(a && b && c && d);
@@ -196,8 +158,8 @@ Deno.test({
   sanitizeResources: false,
   fn: () =>
     withFreshHarness(async (h) => {
-      const played = await undeliveredHistories(h, 5, baseSeed() + 2);
-      await deliverAll(h, played);
+      const played = await undeliveredHistories(h, 5, SEED + 2);
+      await deliverPlayed(h, played);
       const [drifted] = played;
       assert.ok(drifted);
       await h.sql`
@@ -224,8 +186,8 @@ Deno.test({
   sanitizeResources: false,
   fn: () =>
     withFreshHarness(async (h) => {
-      const played = await undeliveredHistories(h, 7, baseSeed() + 3);
-      const sync = smallPagesSync(h, 2, 3);
+      const played = await undeliveredHistories(h, 7, SEED + 3);
+      const sync = syncHandler(h, { limits: { maxPages: 2, pageSize: 3 } });
       const mark = h.emulator.requests().length;
       const totals = await runPass(sync);
       assert.ok(totals.calls >= 4, `${totals.calls} calls`);
@@ -247,8 +209,8 @@ Deno.test({
   sanitizeResources: false,
   fn: () =>
     withFreshHarness(async (h) => {
-      const played = await undeliveredHistories(h, 5, baseSeed() + 4);
-      const sync = smallPagesSync(h, 1, 4);
+      const played = await undeliveredHistories(h, 5, SEED + 4);
+      const sync = syncHandler(h, { limits: { maxPages: 1, pageSize: 4 } });
       const before = await syncDigest(h);
       const totals = await runPass(sync, { check: true });
       assert.equal(await syncDigest(h), before);
@@ -267,7 +229,7 @@ Deno.test({
   sanitizeResources: false,
   fn: () =>
     withFreshHarness(async (h) => {
-      await undeliveredHistories(h, 2, baseSeed() + 5);
+      await undeliveredHistories(h, 2, SEED + 5);
       await runPass(h.sync);
       const [first] = await h.sql<{ at: Date }[]>`
         select last_pass_started_at as at from public.billing_sync_state`;

@@ -4,8 +4,8 @@
  * and the job's call, made for real against the sync handler, is accepted and runs a pass.
  */
 import assert from "node:assert/strict";
-import { SYNC_SECRET } from "./harness.ts";
-import { withFreshHarness } from "./sync_support.ts";
+import { SYNC_SECRET } from "./_support/harness.ts";
+import { withFreshHarness } from "./_support/sync.ts";
 
 const README = new URL("../README.md", import.meta.url);
 

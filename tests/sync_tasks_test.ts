@@ -1,24 +1,15 @@
 import assert from "node:assert/strict";
 import { connectDatabase } from "../supabase/functions/_shared/db.ts";
-import { buildHandlers, type Harness, testAuthenticator, type TestUser } from "./harness.ts";
-import { callSync, runPass, withFreshHarness } from "./sync_support.ts";
-import { startDatabaseProxy } from "./tcp_proxy.ts";
+import { subscribe } from "./_support/billing.ts";
+import type { Harness, TestUser } from "./_support/harness.ts";
+import { callSync, runPass, syncHandler, withFreshHarness } from "./_support/sync.ts";
+import { startDatabaseProxy } from "./_support/tcp_proxy.ts";
+import { deliverAll } from "./_support/webhook.ts";
 
 /** A user who subscribed through checkout, every event delivered. */
 async function subscribed(h: Harness): Promise<{ user: TestUser; subscriptionId: string }> {
-  const user = await h.createUser();
-  const mark = h.emulator.events().length;
-  const response = await h.post(h.checkout, user.token);
-  assert.equal(response.status, 200);
-  await response.body?.cancel();
-  const session = h.emulator.checkoutSessions().findLast((s) => s.client_reference_id === user.id);
-  assert.ok(session);
-  const subscription = h.emulator.completeCheckout(session.id);
-  for (const event of h.emulator.events().slice(mark)) {
-    const delivered = await h.deliver(event);
-    assert.equal(delivered.status, 200);
-    await delivered.body?.cancel();
-  }
+  const { user, subscription, events } = await subscribe(h);
+  await deliverAll(h, events());
   assert.equal((await h.profile(user.id)).subscription_status, "active");
   return { user, subscriptionId: subscription.id };
 }
@@ -146,12 +137,7 @@ Deno.test({
       await h.sql`delete from auth.users where id = ${user.id}`;
       const proxy = startDatabaseProxy(h.databaseUrl);
       const db = connectDatabase(proxy.urlFor(h.databaseUrl), { max: 2 });
-      const { sync } = buildHandlers({
-        authenticate: testAuthenticator(h.issuer.jwks, h.issuer),
-        stripe: h.stripe,
-        db,
-        logger: h.logger,
-      });
+      const sync = syncHandler(h, { db });
       try {
         proxy.dropWhenClientSends("update public.billing_tasks set");
         const failed = await callSync(sync);

@@ -14,7 +14,7 @@ import {
   SYNC_STEPS,
 } from "../supabase/functions/stripe-sync/cursor.ts";
 import { compareProfile, planPage } from "../supabase/functions/stripe-sync/reconcile.ts";
-import { mulberry32 } from "./history.ts";
+import { mulberry32 } from "./_support/random.ts";
 
 const USER_A = "0b5f3c9e-8a57-4c1e-9f4e-2d7f3c1a9b10";
 const USER_B = "7d1e6a44-3f0b-4c8e-8d3a-5b9c2e1f0a77";

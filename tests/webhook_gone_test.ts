@@ -1,29 +1,16 @@
 import assert from "node:assert/strict";
-import { harness, harnessTest } from "./harness.ts";
-
-Deno.test.afterAll(async () => await (await harness()).close());
-
-function event(type: string, object: Record<string, unknown>) {
-  return {
-    id: `evt_gone_${crypto.randomUUID().replaceAll("-", "")}`,
-    object: "event",
-    api_version: "2026-10-28.endive",
-    created: Math.floor(Date.now() / 1000),
-    data: { object },
-    livemode: false,
-    pending_webhooks: 1,
-    request: { id: null, idempotency_key: null },
-    type,
-  };
-}
+import { ledgerCount } from "./_support/billing.ts";
+import { syntheticEvent } from "./_support/emulator.ts";
+import { harnessTest } from "./_support/harness.ts";
+import { deliverOk } from "./_support/webhook.ts";
 
 const GONE = "sub_gone_never_existed";
 
-const CASES: [string, (userId: string) => ReturnType<typeof event>][] = [
+const CASES: [string, (userId: string) => Record<string, unknown>][] = [
   [
     "customer.subscription.updated",
     (userId) =>
-      event("customer.subscription.updated", {
+      syntheticEvent("customer.subscription.updated", {
         id: GONE,
         object: "subscription",
         metadata: { userId },
@@ -32,7 +19,7 @@ const CASES: [string, (userId: string) => ReturnType<typeof event>][] = [
   [
     "invoice.paid",
     (userId) =>
-      event("invoice.paid", {
+      syntheticEvent("invoice.paid", {
         id: "in_gone",
         object: "invoice",
         parent: {
@@ -44,7 +31,7 @@ const CASES: [string, (userId: string) => ReturnType<typeof event>][] = [
   [
     "checkout.session.completed",
     (userId) =>
-      event("checkout.session.completed", {
+      syntheticEvent("checkout.session.completed", {
         id: "cs_gone",
         object: "checkout.session",
         mode: "subscription",
@@ -62,20 +49,15 @@ for (const [type, build] of CASES) {
       const user = await h.createUser();
       const before = await h.profile(user.id);
       const gone = build(user.id);
+      const eventId = String(gone.id);
       const logMark = h.logs.length;
-      for (let delivery = 0; delivery < 2; delivery++) {
-        const response = await h.deliver(gone);
-        assert.equal(response.status, 200);
-        assert.deepEqual(await response.json(), { received: true });
-      }
+      for (let delivery = 0; delivery < 2; delivery++) await deliverOk(h, gone);
       assert.deepEqual(await h.profile(user.id), before);
-      const [ledger] = await h.sql<{ n: number }[]>`
-        select count(*)::int as n from public.stripe_events where id = ${gone.id}`;
-      assert.equal(ledger?.n, 1);
+      assert.equal(await ledgerCount(h, eventId), 1);
       const lines = h.logs.slice(logMark).map((line) => JSON.parse(line));
       assert.deepEqual(
         lines.map((line) => [line.eventId, line.eventOutcome, line.status]),
-        [[gone.id, "gone", 200], [gone.id, "duplicate", 200]],
+        [[eventId, "gone", 200], [eventId, "duplicate", 200]],
       );
     },
   );

@@ -25,7 +25,7 @@ import {
   type QueryResult,
   type SqlText,
 } from "../../supabase/functions/_shared/pg/mod.ts";
-import { startDatabaseProxy, type TcpProxy } from "../tcp_proxy.ts";
+import { startDatabaseProxy, type TcpProxy } from "../_support/tcp_proxy.ts";
 
 export const DATABASE_URL = Deno.env.get("DATABASE_URL") || undefined;
 export const ON_SERVER = DATABASE_URL !== undefined;

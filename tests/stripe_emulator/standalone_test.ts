@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { CATALOG } from "../../dev/stripe/mod.ts";
 import { createStripe } from "../../supabase/functions/_shared/stripe.ts";
-import { baseEnv, freePort, taskArgs } from "../dev_process.ts";
+import { baseEnv, taskArgs } from "../_support/dev_process.ts";
+import { freePort } from "../_support/ports.ts";
 import { receiver, verified } from "./support.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

@@ -4,7 +4,7 @@
  * columns, constraints, indexes, policies and grants, the functions of `public`, and the triggers
  * on those tables and on `auth.users`. Each object maps to a string that changes when it does.
  */
-import type { Sql } from "../dev/postgres.ts";
+import type { Sql } from "../../dev/postgres.ts";
 
 /** Objects by kind, then by name. */
 export type CatalogSnapshot = Record<string, Record<string, string>>;

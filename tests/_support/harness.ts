@@ -2,33 +2,41 @@
  * The test environment: a Supabase-shaped database (embedded PGlite, or a fresh database on the
  * server named by DATABASE_URL), the local Stripe emulator with the real SDK pointed at it, a
  * local token issuer, and the three handlers built on them exactly as the functions build them.
+ * One environment serves the tests of one file and closes after them.
  */
-import { databaseSchema, startDatabase, type StartedDatabase } from "../dev/database.ts";
-import { createLocalIssuer, type LocalIssuer, type MintOptions } from "../dev/issuer.ts";
+import { databaseSchema, startDatabase, type StartedDatabase } from "../../dev/database.ts";
+import { createLocalIssuer, type LocalIssuer, type MintOptions } from "../../dev/issuer.ts";
 import {
   DEFAULT_PRICE_ID,
   signPayload,
   startStripeEmulator,
   type StripeEmulator,
-} from "../dev/stripe/mod.ts";
-import { type Authenticate, createAuthenticator } from "../supabase/functions/_shared/auth.ts";
-import type { JsonWebKeySet } from "../supabase/functions/_shared/config.ts";
-import { connect, type Sql } from "../dev/postgres.ts";
-import { connectDatabase, type Database } from "../supabase/functions/_shared/db.ts";
-import type { Handler } from "../supabase/functions/_shared/http.ts";
-import { createLogger, type Logger } from "../supabase/functions/_shared/log.ts";
-import { createStripe, type Stripe } from "../supabase/functions/_shared/stripe.ts";
-import { handlerWith } from "../supabase/functions/_shared/serve.ts";
-import { checkoutFunction } from "../supabase/functions/stripe-checkout/handler.ts";
-import { portalFunction } from "../supabase/functions/stripe-portal/handler.ts";
-import { webhookFunction } from "../supabase/functions/stripe-webhook/handler.ts";
-import { syncFunction, type SyncFunctionDeps } from "../supabase/functions/stripe-sync/handler.ts";
+} from "../../dev/stripe/mod.ts";
+import { type Authenticate, createAuthenticator } from "../../supabase/functions/_shared/auth.ts";
+import type { JsonWebKeySet } from "../../supabase/functions/_shared/config.ts";
+import { connect, type Sql } from "../../dev/postgres.ts";
+import { connectDatabase, type Database } from "../../supabase/functions/_shared/db.ts";
+import type { Handler } from "../../supabase/functions/_shared/http.ts";
+import { createLogger, type Logger } from "../../supabase/functions/_shared/log.ts";
+import { createStripe, type Stripe } from "../../supabase/functions/_shared/stripe.ts";
+import { handlerWith } from "../../supabase/functions/_shared/serve.ts";
+import { checkoutFunction } from "../../supabase/functions/stripe-checkout/handler.ts";
+import { portalFunction } from "../../supabase/functions/stripe-portal/handler.ts";
+import { webhookFunction } from "../../supabase/functions/stripe-webhook/handler.ts";
+import {
+  syncFunction,
+  type SyncFunctionDeps,
+} from "../../supabase/functions/stripe-sync/handler.ts";
 
 export const SITE_URL = "http://app.localhost:3000";
 export const SUPABASE_URL = "http://127.0.0.1:54321";
 export const STRIPE_SECRET_KEY = "sk_test_harness";
 export const WEBHOOK_SECRET = "whsec_harness_secret";
 export const SYNC_SECRET = "sync-secret-of-the-tests";
+/** Where the tests send a signed-in user's requests (handlers do not route by path). */
+export const FUNCTION_URL = "http://127.0.0.1/functions/v1/test";
+/** Where the tests send webhook deliveries. */
+export const WEBHOOK_URL = "http://127.0.0.1/functions/v1/stripe-webhook";
 
 /** A signed-in user of the tests. */
 export interface TestUser {
@@ -54,6 +62,12 @@ export interface ProfileRow {
   updated_at: Date;
 }
 
+/** How a delivery is signed: the tests' secret and the current time unless given. */
+export interface SignOptions {
+  secret?: string;
+  timestamp?: number;
+}
+
 /** Everything a test drives. */
 export interface Harness {
   sql: Sql;
@@ -64,7 +78,7 @@ export interface Harness {
   stripeApiUrl: string;
   stripe: Stripe;
   issuer: LocalIssuer;
-  /** Every log line the handlers wrote. */
+  /** Every log line the handlers wrote; read the lines after a mark (`logs.length`). */
   logs: string[];
   logger: Logger;
   checkout: Handler;
@@ -73,13 +87,10 @@ export interface Harness {
   sync: Handler;
   createUser(email?: string): Promise<TestUser>;
   token(userId: string, claims?: Record<string, unknown>, options?: MintOptions): Promise<string>;
-  /** POSTs to a handler with the user's token. */
+  /** Sends a request to a handler, POST unless `init` says otherwise, with the token when given. */
   post(handler: Handler, token?: string, init?: RequestInit): Promise<Response>;
   /** Signs a payload as Stripe does and POSTs it to the webhook. */
-  deliver(
-    payload: string | object,
-    options?: { secret?: string; timestamp?: number },
-  ): Promise<Response>;
+  deliver(payload: string | object, options?: SignOptions): Promise<Response>;
   profile(userId: string): Promise<ProfileRow>;
   close(): Promise<void>;
 }
@@ -148,20 +159,56 @@ export function testAuthenticator(jwks: JsonWebKeySet, issuer: LocalIssuer): Aut
   return createAuthenticator({ jwks, supabaseUrl: SUPABASE_URL, issuers: [issuer.issuer] });
 }
 
-/** Starts a fresh environment. Prefer {@link harness}, which shares one per test file. */
+/** A request to a function, POST unless `init` says otherwise, with `token` as its bearer. */
+export function userRequest(token: string | undefined, init: RequestInit = {}): Request {
+  const headers = new Headers(init.headers);
+  if (token !== undefined) headers.set("Authorization", `Bearer ${token}`);
+  return new Request(FUNCTION_URL, { method: "POST", ...init, headers });
+}
+
+/** The headers of a webhook delivery of `body`, signed as Stripe signs it. */
+export async function deliveryHeaders(
+  body: string,
+  options: SignOptions = {},
+): Promise<Record<string, string>> {
+  const signature = await signPayload(body, options.secret ?? WEBHOOK_SECRET, options.timestamp);
+  return { "Content-Type": "application/json", "Stripe-Signature": signature };
+}
+
+/** A webhook delivery of `payload` (JSON-encoded unless a string), signed as Stripe signs it. */
+export async function signedDelivery(
+  payload: string | object,
+  options: SignOptions = {},
+): Promise<Request> {
+  const body = typeof payload === "string" ? payload : JSON.stringify(payload);
+  const headers = await deliveryHeaders(body, options);
+  return new Request(WEBHOOK_URL, { method: "POST", headers, body });
+}
+
+/** A Stripe client on the emulator at `apiUrl`, with the given retries and timeout. */
+export function emulatorClient(
+  apiUrl: string,
+  maxNetworkRetries: number,
+  timeoutMs: number,
+): Stripe {
+  const api = new URL(apiUrl);
+  return createStripe({
+    secretKey: STRIPE_SECRET_KEY,
+    api: { host: api.hostname, port: Number(api.port), protocol: "http" },
+    maxNetworkRetries,
+    timeoutMs,
+  });
+}
+
+/** Starts a fresh environment. Tests use {@link harnessTest}, which shares one per test file. */
+/** Starts a fresh environment of its own (the sync's tests: a pass sees the whole account). */
 export async function startHarness(): Promise<Harness> {
   const database: StartedDatabase = await startDatabase({
     serverUrl: Deno.env.get("DATABASE_URL") || undefined,
     schema: databaseSchema(Deno.env.get("DATABASE_SCHEMA")),
   });
   const stripeServer = await startStripeEmulator({ secretKey: STRIPE_SECRET_KEY });
-  const apiUrl = new URL(stripeServer.url);
-  const stripe = createStripe({
-    secretKey: STRIPE_SECRET_KEY,
-    api: { host: apiUrl.hostname, port: Number(apiUrl.port), protocol: "http" },
-    maxNetworkRetries: 0,
-    timeoutMs: 5000,
-  });
+  const stripe = emulatorClient(stripeServer.url, 0, 5000);
   const sql = connect(database.url);
   const issuer = await createLocalIssuer(SUPABASE_URL);
   const logs: string[] = [];
@@ -196,26 +243,10 @@ export async function startHarness(): Promise<Harness> {
       return issuer.mint({ sub: userId, ...claims }, options);
     },
     post(handler, token, init = {}) {
-      const headers = new Headers(init.headers);
-      if (token !== undefined) headers.set("Authorization", `Bearer ${token}`);
-      return handler(
-        new Request("http://127.0.0.1/functions/v1/test", { method: "POST", ...init, headers }),
-      );
+      return handler(userRequest(token, init));
     },
     async deliver(payload, options = {}) {
-      const body = typeof payload === "string" ? payload : JSON.stringify(payload);
-      const signature = await signPayload(
-        body,
-        options.secret ?? WEBHOOK_SECRET,
-        options.timestamp,
-      );
-      return harness.webhook(
-        new Request("http://127.0.0.1/functions/v1/stripe-webhook", {
-          method: "POST",
-          headers: { "Content-Type": "application/json", "Stripe-Signature": signature },
-          body,
-        }),
-      );
+      return harness.webhook(await signedDelivery(payload, options));
     },
     async profile(userId) {
       const [row] = await sql<ProfileRow[]>`select * from public.profiles where id = ${userId}`;
@@ -232,44 +263,54 @@ export async function startHarness(): Promise<Harness> {
   return harness;
 }
 
-let shared: Promise<Harness> | undefined;
-
 /**
- * The environment shared by the tests of one file (starting a database per test would be slow).
- * Every test makes its own users and data, so none depends on another's leftovers.
+ * The environment of this test file. Deno runs each test file in its own isolate, so this module
+ * (and this variable) is one per file; starting a database per test would be slow. Every test
+ * makes its own users and data, so none depends on another's leftovers, in any order.
  */
-export function harness(): Promise<Harness> {
+let shared: Promise<Harness> | undefined;
+let teardownRegistered = false;
+
+function harness(): Promise<Harness> {
   shared ??= startHarness();
   return shared;
 }
 
+/** Closes the file's environment after its last test: a hook, so that it is no test itself. */
+function registerTeardown(): void {
+  if (teardownRegistered) return;
+  teardownRegistered = true;
+  Deno.test.afterAll(async () => {
+    const started = shared;
+    shared = undefined;
+    // An environment that failed to start has failed its tests already; there is nothing to close.
+    const running = await started?.catch(() => undefined);
+    await running?.close();
+  });
+}
+
+/** A test of the shared environment: its name, and whether it is ignored on this run. */
+export interface HarnessTestOptions {
+  name: string;
+  ignore?: boolean;
+}
+
 /**
- * Declares a test that runs in the shared environment. The environment outlives each test, so
- * Deno's per-test resource sanitizers are off; {@link closeHarness} runs last in each file.
+ * Declares a test that runs in the file's shared environment, started by the first test that
+ * needs it and closed after the file's last test. The environment outlives each test, so Deno's
+ * per-test resource sanitizers are off.
  */
-export function harnessTest(name: string, fn: (h: Harness) => Promise<void>): void {
+export function harnessTest(
+  test: string | HarnessTestOptions,
+  fn: (h: Harness) => Promise<void>,
+): void {
+  const { name, ignore = false } = typeof test === "string" ? { name: test } : test;
+  registerTeardown();
   Deno.test({
     name,
+    ignore,
     sanitizeOps: false,
     sanitizeResources: false,
     fn: async () => fn(await harness()),
   });
-}
-
-/** Closes the shared environment; declared as the last test of a file. */
-export function closeHarness(): void {
-  Deno.test({
-    name: "the test environment closes cleanly",
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn: async () => {
-      if (shared !== undefined) await (await shared).close();
-      shared = undefined;
-    },
-  });
-}
-
-/** Reads a JSON response body as an object. */
-export async function jsonOf(response: Response): Promise<Record<string, unknown>> {
-  return await response.json() as Record<string, unknown>;
 }

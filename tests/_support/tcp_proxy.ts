@@ -3,6 +3,7 @@
  * drop connections (all at once, after some bytes, or when the client sends a given statement),
  * refuse new ones for a while (a server restart), and delay traffic.
  */
+import { contains } from "./bytes.ts";
 
 /** A running proxy and its fault controls. */
 export interface TcpProxy {
@@ -268,15 +269,4 @@ function startTcpProxy(target: { hostname: string; port: number }): TcpProxy {
 export function startDatabaseProxy(databaseUrl: string): TcpProxy {
   const url = new URL(databaseUrl);
   return startTcpProxy({ hostname: url.hostname, port: Number(url.port || 5432) });
-}
-
-function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
-  if (needle.length === 0) return true;
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) {
-      if (haystack[i + j] !== needle[j]) continue outer;
-    }
-    return true;
-  }
-  return false;
 }

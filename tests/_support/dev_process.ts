@@ -1,7 +1,9 @@
 /** Runs `deno task dev` as a person would, in a child process with its own ports and data. */
-import type { Sql } from "../dev/postgres.ts";
+import type { Sql } from "../../dev/postgres.ts";
+import { freePort } from "./ports.ts";
+import { sleep } from "./time.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname;
 
 /**
  * The child starts from a clean environment, so a DATABASE_URL run would repeat exactly what
@@ -24,14 +26,6 @@ export interface DevOptions {
   ports: { app: number; db: number; stripe: number };
   /** More environment, e.g. `URL`. Nothing else from the test's environment leaks in. */
   env?: Record<string, string>;
-}
-
-/** A port that was free a moment ago. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 /** Three free ports for the server, the embedded database and the Stripe emulator. */
@@ -98,7 +92,7 @@ export async function startDev(options: DevOptions): Promise<DevProcess> {
       await drained;
       throw new Error(`deno task dev did not start:\n${printed}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   return {
     baseUrl,
@@ -131,21 +125,6 @@ export async function taskToken(
   const stderr = new TextDecoder().decode(output.stderr);
   if (!output.success) throw new Error(`deno task token failed:\n${stderr}`);
   return { token: stdout.split("\n").at(-1) ?? "", note: stderr };
-}
-
-/** Polls until `check` returns a value, or fails after `timeoutMs`. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Reads one user's subscription status through the embedded database's wire server. */
