@@ -19,7 +19,7 @@ import {
   LOCAL_SYNC_SECRET,
   LOCAL_WEBHOOK_SECRET,
 } from "./local.ts";
-import { startSyncLoop } from "./sync_loop.ts";
+import { isIdleLoopLine, startSyncLoop } from "./sync_loop.ts";
 import { createLocalIssuer } from "./issuer.ts";
 import { createDevHandler, type DevRoutes } from "./server.ts";
 import { CATALOG, DEFAULT_PRICE_ID, startStripeEmulator } from "./stripe/mod.ts";
@@ -155,7 +155,12 @@ async function main() {
   }
   if (get("URL") === undefined) env.set("URL", "http://localhost:3000");
 
-  const options = { env: get, logger: createLogger() };
+  const options = {
+    env: get,
+    logger: createLogger((line) => {
+      if (!isIdleLoopLine(line)) console.log(line);
+    }),
+  };
   const sync = functionHandler(syncFunction, options);
   const handler = createDevHandler({
     checkout: functionHandler(checkoutFunction, options),

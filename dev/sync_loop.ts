@@ -20,6 +20,20 @@ export interface SyncLoop {
   stop(): Promise<void>;
 }
 
+/** The request id prefix of the loop's calls, so that their log lines can be told apart. */
+export const LOOP_REQUEST_ID = "local-sync-loop";
+
+/**
+ * True for the log line of a loop call that found nothing to do: the local server leaves those
+ * out, so that its log shows a pass only when it replayed, repaired or failed something.
+ */
+export function isIdleLoopLine(line: string): boolean {
+  if (!line.includes(LOOP_REQUEST_ID)) return false;
+  const fields = JSON.parse(line) as Record<string, unknown>;
+  return fields.requestId === LOOP_REQUEST_ID && fields.outcome === "ok" &&
+    fields.eventsReplayed === 0 && fields.profilesRepaired === 0;
+}
+
 /** Most calls one pass may take before the loop gives up on it until the next tick. */
 const MAX_CALLS_PER_PASS = 100;
 
@@ -31,7 +45,7 @@ export async function runLocalPass(handler: Handler, secret: string): Promise<st
     const response = await handler(
       new Request("http://127.0.0.1/functions/v1/stripe-sync", {
         method: "POST",
-        headers: { Authorization: `Bearer ${secret}` },
+        headers: { Authorization: `Bearer ${secret}`, "x-request-id": LOOP_REQUEST_ID },
       }),
     );
     const body = await response.json().catch(() => ({}));
