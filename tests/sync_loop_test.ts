@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { isIdleLoopLine, LOOP_REQUEST_ID, runLocalPass } from "../dev/sync_loop.ts";
 import { createLogger } from "../supabase/functions/_shared/log.ts";
-import { SYNC_SECRET } from "./harness.ts";
-import { withFreshHarness } from "./sync_support.ts";
-import { buildHandlers, testAuthenticator } from "./harness.ts";
+import { completeOpenCheckout } from "./_support/emulator.ts";
+import { SYNC_SECRET } from "./_support/harness.ts";
+import { syncHandler, withFreshHarness } from "./_support/sync.ts";
 
 Deno.test({
   name: "the local sync loop runs whole passes and the dev log leaves out only its idle calls",
@@ -12,24 +12,15 @@ Deno.test({
   fn: () =>
     withFreshHarness(async (h) => {
       const lines: string[] = [];
-      const { sync } = buildHandlers(
-        {
-          authenticate: testAuthenticator(h.issuer.jwks, h.issuer),
-          stripe: h.stripe,
-          db: h.database,
-          logger: createLogger((line) => lines.push(line)),
-        },
-        { syncLimits: { maxPages: 1, pageSize: 2 } },
+      const sync = syncHandler(
+        { ...h, logger: createLogger((line) => lines.push(line)) },
+        { limits: { maxPages: 1, pageSize: 2 } },
       );
       const user = await h.createUser();
       const response = await h.post(h.checkout, user.token);
       assert.equal(response.status, 200);
       await response.body?.cancel();
-      const session = h.emulator.checkoutSessions().findLast((s) =>
-        s.client_reference_id === user.id
-      );
-      assert.ok(session);
-      h.emulator.completeCheckout(session.id);
+      completeOpenCheckout(h, user.id);
 
       const summary = await runLocalPass(sync, SYNC_SECRET);
       assert.match(summary ?? "", /^sync pass: [1-9]\d* missed event\(s\) replayed/);
