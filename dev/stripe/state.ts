@@ -10,7 +10,7 @@ import { newId, snapshot } from "./objects.ts";
 import { API_VERSION } from "./version.ts";
 
 /** The API request behind a change, for `event.request`. */
-export interface RequestContext {
+export interface EventRequest {
   id: string | null;
   idempotencyKey: string | null;
 }
@@ -115,7 +115,7 @@ export class StripeState {
   readonly #seed: (state: StripeState) => void;
   readonly #eventsById = new Map<string, Stripe.Event>();
   readonly #subscriptionsByCustomer = new Map<string, string[]>();
-  #request: RequestContext = { id: null, idempotencyKey: null };
+  #request: EventRequest = { id: null, idempotencyKey: null };
   #invoiceCount = 0;
   #clockOffset = 0;
   #silent = 0;
@@ -156,7 +156,7 @@ export class StripeState {
   // ---- events --------------------------------------------------------------------------------
 
   /** Runs `change` with events attributed to the given API request. */
-  withRequest<T>(request: RequestContext, change: () => T): T {
+  withRequest<T>(request: EventRequest, change: () => T): T {
     const previous = this.#request;
     this.#request = request;
     try {
