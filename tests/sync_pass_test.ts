@@ -241,3 +241,54 @@ Deno.test({
       assert.ok(first?.at && second?.at && second.at > first.at);
     }),
 });
+
+Deno.test({
+  name:
+    "subscriptions changed at Stripe without any event are listed by check mode, then repaired, and an outage's missed deliveries replayed",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withFreshHarness(async (h) => {
+      const played = await undeliveredHistories(h, 4, SEED + 6);
+      await deliverPlayed(h, played);
+      const live = [];
+      for (const history of played) {
+        const subscription = await h.stripe.subscriptions.retrieve(history.subscriptionId);
+        if (subscription.status !== "canceled") live.push(history);
+      }
+      const [edited, other] = live;
+      assert.ok(edited && other, "the seed gave fewer than two live subscriptions");
+      const events = h.emulator.events().length;
+      h.emulator.handEdit(edited.subscriptionId, { cancelAtPeriodEnd: true });
+      h.emulator.handEdit(other.subscriptionId, { status: "past_due" });
+      assert.equal(h.emulator.events().length, events, "a hand edit sent an event");
+
+      const check = await runPass(h.sync, { check: true });
+      // Scheduling a cancellation also sets when it happens and when it was asked for.
+      assert.deepEqual(
+        check.drift.map((drift) => `${drift.subscriptionId} ${drift.field}`).sort(),
+        [
+          `${edited.subscriptionId} cancel_at`,
+          `${edited.subscriptionId} cancel_at_period_end`,
+          `${edited.subscriptionId} canceled_at`,
+          `${other.subscriptionId} subscription_status`,
+        ].sort(),
+      );
+      assert.equal(
+        check.drift.find((drift) => drift.field === "subscription_status")?.stripe,
+        "past_due",
+      );
+      assert.equal(check.eventsMissing, 0);
+
+      // Meanwhile the endpoint goes down: a user subscribes and nothing is delivered.
+      h.emulator.setOutage(true);
+      const [late] = await playUndelivered(h, 1, SEED + 7, { maxActions: 3 });
+      h.emulator.setOutage(false);
+      assert.ok(late);
+
+      const repair = await runPass(h.sync);
+      assert.equal(repair.profilesRepaired, 2);
+      assert.ok(repair.eventsReplayed > 0);
+      await assertAllSynced(h, [...played, late]);
+    }),
+});
