@@ -5,6 +5,7 @@ import { REUSE_INTERVAL_SECONDS, SessionStore } from "../dev/auth/sessions.ts";
 import { LOCAL_PUBLISHABLE_KEY } from "../dev/local.ts";
 import { closeHarness, harnessTest } from "./harness.ts";
 import { serveLocalPlatform } from "./local_platform.ts";
+import { requestWithHost } from "./raw_http.ts";
 
 const KEY = { apikey: LOCAL_PUBLISHABLE_KEY };
 const JSON_HEADERS = { ...KEY, "Content-Type": "application/json" };
@@ -239,14 +240,15 @@ harnessTest(
       assert.match((await read.json()).code, /^\d{6}$/);
 
       // A name of someone else's that resolves here (DNS rebinding) gets nothing.
-      const handler = createRebindingProbe(platform.url);
-      for (
-        const [method, path] of [["GET", `/auth/v1/local/mailbox?email=${address}`], [
-          "POST",
-          "/auth/v1/local/token",
-        ]] as const
-      ) {
-        const response = await handler(method, path);
+      const probes = [
+        ["GET", `/auth/v1/local/mailbox?email=${address}`],
+        ["POST", "/auth/v1/local/token"],
+      ];
+      for (const [method = "", path = ""] of probes) {
+        const response = await requestWithHost(platform.url, "attacker.example", method, path, {
+          body: method === "POST" ? '{"email":"rebound@example.com"}' : undefined,
+          headers: { "Content-Type": "application/json" },
+        });
         assert.equal(response.status, 403, path);
         await response.body?.cancel();
       }
@@ -259,26 +261,6 @@ harnessTest(
     }
   },
 );
-
-/** Sends a request to the server with a foreign `Host`, as a rebound name would arrive. */
-function createRebindingProbe(url: string) {
-  const { port } = new URL(url);
-  return async (method: "GET" | "POST", path: string): Promise<Response> => {
-    const connection = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
-    const body = method === "POST" ? '{"email":"rebound@example.com"}' : "";
-    const request = `${method} ${path} HTTP/1.1\r\nHost: attacker.example:${port}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n` +
-      `Connection: close\r\n\r\n${body}`;
-    await connection.write(new TextEncoder().encode(request));
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of connection.readable) chunks.push(chunk);
-    const text = new TextDecoder().decode(
-      chunks.reduce((all, chunk) => new Uint8Array([...all, ...chunk]), new Uint8Array()),
-    );
-    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
-    return new Response(text.slice(text.indexOf("\r\n\r\n") + 4), { status });
-  };
-}
 
 Deno.test("a refresh token used again within the reuse interval gets the current one, later it ends the session", () => {
   let now = 1_000_000;
