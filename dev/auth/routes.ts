@@ -28,7 +28,11 @@ import {
 export const ACCESS_TOKEN_SECONDS = 3600;
 const MAX_BODY_BYTES = 16 * 1024;
 const VERIFY_TYPES = new Set(["email", "magiclink", "signup"]);
-const SCOPES = new Set<SignOutScope>(["global", "local", "others"]);
+const SCOPES: readonly SignOutScope[] = ["global", "local", "others"];
+
+function isScope(value: string): value is SignOutScope {
+  return (SCOPES as readonly string[]).includes(value);
+}
 
 /** What the local auth API runs on. */
 export interface LocalAuthDeps {
@@ -214,9 +218,9 @@ export function createLocalAuth(deps: LocalAuthDeps) {
   }
 
   async function signOut(request: Request, scopeParam: string | null): Promise<Response> {
-    const scope = (scopeParam ?? "global") as SignOutScope;
-    if (!SCOPES.has(scope)) {
-      throw new AuthError(400, "validation_failed", "Unsupported logout scope");
+    const scope = scopeParam ?? "global";
+    if (!isScope(scope)) {
+      throw new AuthError(400, "validation_failed", `Unsupported logout scope "${scope}"`);
     }
     const { userId, sessionId } = await caller(request);
     deps.sessions.signOut(userId, sessionId, scope);

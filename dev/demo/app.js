@@ -16,15 +16,26 @@ const POLL_MS = 1000;
 const ACRONYMS = new Map([["api", "API"], ["sso", "SSO"], ["ai", "AI"], ["cli", "CLI"]]);
 
 const $ = (id) => document.getElementById(id);
-const state = { session: null, plans: [], profile: null, interval: "month", poll: undefined };
+const state = {
+  session: null,
+  plans: [],
+  profile: null,
+  interval: "month",
+  poll: undefined,
+  view: undefined,
+};
 
 // ---- small helpers ------------------------------------------------------------------------------
 
 function show(view) {
+  const previous = state.view;
+  state.view = view;
   for (const name of ["loading", "sign-in", "plans", "dashboard"]) {
     $(`view-${name}`).hidden = name !== view;
   }
   if (view !== "dashboard") stopPolling();
+  // A screen reader or keyboard user starts at the top of a new screen, not where they clicked.
+  if (previous !== undefined && previous !== "loading" && previous !== view) $("main").focus();
 }
 
 function setMessage(id, text) {
