@@ -285,6 +285,7 @@ function renderDashboard() {
   );
   $("no-entitlements").hidden = entitlements.length > 0;
   $("manage").hidden = !profile.stripe_customer_id;
+  $("manage").classList.toggle("primary", live);
   $("payment-method").hidden = !live;
   $("choose-plan").hidden = live;
   const url = new URL(location.href);
