@@ -12,6 +12,12 @@ export const LOCAL_WEBHOOK_SECRET = "whsec_local_emulator";
 /** The bearer secret of the local `stripe-sync`, unless `BILLING_SYNC_SECRET` is set. */
 export const LOCAL_SYNC_SECRET = "local-sync-secret-not-for-production";
 
+/**
+ * The publishable key of the local API (auth and REST stand-ins), as a project's
+ * `sb_publishable_...` key: public by design, it identifies the project, never a user.
+ */
+export const LOCAL_PUBLISHABLE_KEY = "sb_publishable_local_demo_key";
+
 /** Default ports: the functions, the embedded database, the Stripe emulator. */
 export const LOCAL_PORTS = { app: 54321, db: 54322, stripe: 12111 } as const;
 

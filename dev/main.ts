@@ -1,7 +1,8 @@
 /**
- * `deno task dev`: the three functions on http://127.0.0.1:54321, at Supabase's paths and at
+ * `deno task dev`: the functions on http://127.0.0.1:54321, at Supabase's paths and at
  * /api/stripe/*, with a local stand-in for whatever is not configured: an embedded Postgres, the
- * Stripe emulator, and a token issuer. Flags: --reset wipes the local data folder first.
+ * Stripe emulator, and Supabase Auth and REST (with the demo app at `/`). Flags: --reset wipes
+ * the local data folder first.
  */
 import { connect } from "./postgres.ts";
 import { createLogger } from "../supabase/functions/_shared/log.ts";
@@ -14,6 +15,7 @@ import { startDatabase } from "./database.ts";
 import { readDevEnv } from "./env.ts";
 import {
   LOCAL_PORTS,
+  LOCAL_PUBLISHABLE_KEY,
   LOCAL_STRIPE_SECRET_KEY,
   LOCAL_SYNC_INTERVAL_SECONDS,
   LOCAL_SYNC_SECRET,
@@ -21,7 +23,7 @@ import {
 } from "./local.ts";
 import { isIdleLoopLine, startSyncLoop } from "./sync_loop.ts";
 import { createLocalIssuer } from "./issuer.ts";
-import { createDevHandler, type DevRoutes } from "./server.ts";
+import { createDevHandler, type LocalPlatform } from "./server.ts";
 import { CATALOG, DEFAULT_PRICE_ID, startStripeEmulator } from "./stripe/mod.ts";
 
 const DATA_DIR = (Deno.env.get("DEV_DATA_DIR") || new URL("../.data", import.meta.url).pathname)
@@ -106,16 +108,25 @@ async function main() {
     defaults.push("database   SUPABASE_DB_URL (migrations are yours to apply: supabase db push)");
   }
 
-  // Identity: the project's keys, else a local issuer with a key kept in .data.
-  let identity: DevRoutes["identity"];
+  // Identity: the project's keys, else local stand-ins for Supabase Auth and its REST API (a
+  // local issuer with a key kept in .data), which the demo app uses.
+  let platform: LocalPlatform | undefined;
   if (get("SUPABASE_JWKS") === undefined && get("SUPABASE_URL") === undefined) {
     const issuer = await createLocalIssuer(baseUrl, { keyFile: `${DATA_DIR}issuer-key.json` });
     env.set("SUPABASE_URL", baseUrl);
     env.set("SUPABASE_JWKS", JSON.stringify(issuer.jwks));
-    const sql = connect(databaseUrl, { max: 2 });
+    const sql = connect(databaseUrl, { max: 4 });
     cleanups.push(() => sql.end());
-    identity = { issuer, sql };
-    defaults.push(`identity   local issuer, keys at ${baseUrl}/auth/v1/.well-known/jwks.json`);
+    platform = {
+      issuer,
+      sql,
+      publishableKey: LOCAL_PUBLISHABLE_KEY,
+      origin: baseUrl,
+      log: (line) => console.log(line),
+    };
+    defaults.push(
+      `identity   local Auth (email codes) and REST for the demo; keys at ${baseUrl}/auth/v1/.well-known/jwks.json`,
+    );
   } else {
     defaults.push("identity   SUPABASE_JWKS / SUPABASE_URL");
   }
@@ -153,7 +164,8 @@ async function main() {
       `stripe     ${api} (forward webhooks: stripe listen --forward-to ${baseUrl}/functions/v1/stripe-webhook)`,
     );
   }
-  if (get("URL") === undefined) env.set("URL", "http://localhost:3000");
+  // Checkout and the portal come back to the demo, unless the app of your own is named.
+  if (get("URL") === undefined) env.set("URL", baseUrl);
 
   const options = {
     env: get,
@@ -167,7 +179,7 @@ async function main() {
     portal: functionHandler(portalFunction, options),
     webhook: functionHandler(webhookFunction, options),
     sync,
-    identity,
+    platform,
   });
 
   let server: Deno.HttpServer;
@@ -193,13 +205,21 @@ async function main() {
     cleanups.unshift(loop.stop);
   }
 
-  const tokenHint = identity
+  const tokenHint = platform
     ? `deno task token you@example.com`
     : "sign in through your Supabase project and use the session's access_token";
+  const demo = platform
+    ? [
+      `Demo app:     ${baseUrl}/   (local test mode: sign in with any email, pay on the emulator's page)`,
+      `              supabase-js: createClient("${baseUrl}", "${platform.publishableKey}")`,
+      "",
+    ]
+    : [];
   console.log([
     "",
     `Stripe billing functions running at ${baseUrl}`,
     "",
+    ...demo,
     `  POST ${baseUrl}/functions/v1/stripe-checkout   (also /api/stripe/checkout)`,
     `  POST ${baseUrl}/functions/v1/stripe-portal     (also /api/stripe/portal)`,
     `  POST ${baseUrl}/functions/v1/stripe-webhook    (also /api/stripe/webhook)`,

@@ -1,7 +1,31 @@
-/** The local server's routes: the functions at both path styles, plus local identity. */
-import type { Sql } from "./postgres.ts";
+/**
+ * The local server's routes: the functions at both path styles and, when no Supabase project is
+ * configured, local stand-ins for the platform around them (Auth under `/auth/v1`, the REST API
+ * under `/rest/v1`) and the demo app at `/`.
+ */
+import { createAuthenticator } from "../supabase/functions/_shared/auth.ts";
 import { type Handler, jsonResponse } from "../supabase/functions/_shared/http.ts";
+import { CodeStore } from "./auth/codes.ts";
+import { createLocalAuth } from "./auth/routes.ts";
+import { SessionStore } from "./auth/sessions.ts";
+import { createDemo } from "./demo/routes.ts";
 import type { LocalIssuer } from "./issuer.ts";
+import type { Sql } from "./postgres.ts";
+import { createLocalRest } from "./rest/routes.ts";
+
+/** The local stand-ins for Supabase's own services. */
+export interface LocalPlatform {
+  /** The local token issuer. */
+  issuer: LocalIssuer;
+  /** A superuser connection to the database (it sets each REST read's role). */
+  sql: Sql;
+  /** The project's publishable key the stand-ins accept. */
+  publishableKey: string;
+  /** This server's origin, as supabase-js is given it. */
+  origin: string;
+  /** Where the stand-ins write what a person should see (sign-in codes, failures). */
+  log: (line: string) => void;
+}
 
 /** What the local server serves. */
 export interface DevRoutes {
@@ -9,47 +33,44 @@ export interface DevRoutes {
   portal: Handler;
   webhook: Handler;
   sync: Handler;
-  /** The local token issuer, when no Supabase project is configured. */
-  identity?: { issuer: LocalIssuer; sql: Sql };
+  /** Local Auth, REST and the demo, when no Supabase project is configured. */
+  platform?: LocalPlatform;
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
+type Route = (
+  request: Request,
+  path: string,
+) => Promise<Response | undefined> | Response | undefined;
 
-/** Creates the local user for `email` if new (the profile trigger fires) and returns a token. */
-async function issueToken(identity: NonNullable<DevRoutes["identity"]>, request: Request) {
-  let email: unknown;
-  try {
-    ({ email } = await request.json());
-  } catch {
-    return jsonResponse({ error: "Expected a JSON body" }, 400);
-  }
-  if (typeof email !== "string" || !EMAIL.test(email)) {
-    return jsonResponse({ error: 'Expected {"email": "..."}' }, 400);
-  }
-  const normalized = email.toLowerCase();
-  const [user] = await identity.sql<{ id: string; created: boolean }[]>`
-    with existing as (select id from auth.users where lower(email) = ${normalized} limit 1),
-    inserted as (
-      insert into auth.users (email, aud, role, email_confirmed_at)
-      select ${normalized}, 'authenticated', 'authenticated', now()
-      where not exists (select 1 from existing)
-      returning id
-    )
-    select id, false as created from existing
-    union all
-    select id, true from inserted`;
-  if (!user) throw new Error("Could not create the local user");
-  const expiresIn = 3600;
-  const token = await identity.issuer.mint({ sub: user.id, email: normalized }, { expiresIn });
-  return jsonResponse({
-    access_token: token,
-    token_type: "bearer",
-    expires_in: expiresIn,
-    user: { id: user.id, email: normalized, created: user.created },
+function platformRoutes(platform: LocalPlatform): Route[] {
+  // The functions' own verifier, over the issuer's keys: the stand-ins accept exactly the
+  // tokens the functions accept.
+  const authenticate = createAuthenticator({
+    jwks: platform.issuer.jwks,
+    supabaseUrl: platform.origin,
+    issuers: [platform.issuer.issuer],
   });
+  return [
+    createLocalAuth({
+      issuer: platform.issuer,
+      sql: platform.sql,
+      authenticate,
+      publishableKey: platform.publishableKey,
+      codes: new CodeStore(),
+      sessions: new SessionStore(),
+      log: platform.log,
+    }),
+    createLocalRest({
+      sql: platform.sql,
+      authenticate,
+      publishableKey: platform.publishableKey,
+      log: platform.log,
+    }),
+    createDemo({ origin: platform.origin }),
+  ];
 }
 
-/** Routes a request to the function its path names. */
+/** Routes a request to the function its path names, else to the local stand-ins. */
 export function createDevHandler(routes: DevRoutes): Handler {
   const functions = new Map<string, Handler>([
     ["/functions/v1/stripe-checkout", routes.checkout],
@@ -61,17 +82,14 @@ export function createDevHandler(routes: DevRoutes): Handler {
     ["/api/stripe/webhook", routes.webhook],
     ["/api/stripe/sync", routes.sync],
   ]);
+  const others = routes.platform === undefined ? [] : platformRoutes(routes.platform);
   return async (request) => {
     const path = new URL(request.url).pathname.replace(/\/+$/, "");
     const handler = functions.get(path);
     if (handler !== undefined) return await handler(request);
-    if (routes.identity !== undefined) {
-      if (path === "/auth/v1/.well-known/jwks.json" && request.method === "GET") {
-        return jsonResponse(routes.identity.issuer.jwks);
-      }
-      if (path === "/auth/v1/local/token" && request.method === "POST") {
-        return await issueToken(routes.identity, request);
-      }
+    for (const route of others) {
+      const response = await route(request, path);
+      if (response !== undefined) return response;
     }
     if (path === "" && request.method === "GET") {
       return jsonResponse({ functions: [...functions.keys()] });

@@ -5,8 +5,8 @@
  * to test-artifacts/.
  */
 import assert from "node:assert/strict";
-import { chromium } from "npm:playwright-core@1.65.1";
 import { connect } from "../dev/postgres.ts";
+import { ARTIFACTS, hasChromium, launchChromium } from "./_support/chromium.ts";
 import {
   freePorts,
   SKIPPED_ON_SERVER_RUNS,
@@ -17,18 +17,7 @@ import {
 import { freePort } from "./_support/ports.ts";
 import { eventually } from "./_support/time.ts";
 
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const ARTIFACTS = new URL("../test-artifacts/", import.meta.url).pathname;
 const SUPABASE_JS = "npm:@supabase/supabase-js@2.119.1";
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The browser build of supabase-js, read from Deno's npm cache. */
 async function supabaseJsBundle(): Promise<string> {
@@ -68,11 +57,10 @@ function appPage(functionsUrl: string, token: string): string {
 Deno.test({
   name:
     "in a browser, an app on another origin subscribes through supabase-js, pays, and cancels in the portal",
-  ignore: !exists(CHROMIUM) || SKIPPED_ON_SERVER_RUNS,
+  ignore: !hasChromium() || SKIPPED_ON_SERVER_RUNS,
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    await Deno.mkdir(ARTIFACTS, { recursive: true });
     const dataDir = await Deno.makeTempDir({ prefix: "billing-browser-" });
     const ports = freePorts();
     const appPort = freePort();
@@ -91,18 +79,7 @@ Deno.test({
         : appPage(dev.baseUrl, token);
       return new Response(html, { headers: { "Content-Type": "text/html" } });
     });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await launchChromium();
     const sql = connect(dev.databaseUrl, { max: 1 });
     try {
       const page = await browser.newPage();
