@@ -180,7 +180,7 @@ Deno.test("identity takes the inline JWKS and derives the issuer from SUPABASE_U
     ["identity"],
     envOf({
       SUPABASE_URL: "http://kong:8000",
-      SUPABASE_AUTH_ISSUER: "http://127.0.0.1:54321/auth/v1",
+      AUTH_ISSUER: "http://127.0.0.1:54321/auth/v1",
     }),
   );
   assert.deepEqual(custom.identity.issuers, ["http://127.0.0.1:54321/auth/v1"]);

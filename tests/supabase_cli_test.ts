@@ -34,17 +34,10 @@ const ENV_EXAMPLE = new URL("../supabase/functions/.env.example", import.meta.ur
 const LOCAL_AUTH_ISSUER = "http://127.0.0.1:54321/auth/v1";
 /** What the functions see as SUPABASE_URL inside the CLI's Docker network. */
 const CLI_SUPABASE_URL = "http://kong:8000";
-/** The issuer with `[auth] jwt_issuer` set as `.env.example` says: the name the functions see. */
-const WORKAROUND_ISSUER = `${CLI_SUPABASE_URL}/auth/v1`;
+/** The issuer the functions would derive from SUPABASE_URL inside Docker: not local Auth's. */
+const DERIVED_ISSUER = `${CLI_SUPABASE_URL}/auth/v1`;
 /** The CLI's documented default JWT secret, which signs the legacy (HS256) tokens. */
 const CLI_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
-/**
- * True once the functions read the accepted issuer under a name `functions serve` passes on
- * (it skips every SUPABASE_* name of the env file): then local Auth's own issuer is accepted
- * without the `jwt_issuer` workaround, and `.env.example` should set that name.
- */
-const ISSUER_VARIABLE_PASSES_FUNCTIONS_SERVE = false;
-
 /** Local Supabase Auth's signing key and the JWKS `functions serve` injects for it. */
 async function localAuthKeys() {
   const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
@@ -150,7 +143,7 @@ Deno.test(".env.example configures every function under functions serve, with no
   for (const price of [config.stripePriceId, ...config.stripePriceIds]) {
     assert.ok(lookupKeys.includes(price), `"${price}" is not a lookup key of the emulator`);
   }
-  assert.deepEqual(config.identity.issuers, [WORKAROUND_ISSUER]);
+  assert.deepEqual(config.identity.issuers, [LOCAL_AUTH_ISSUER]);
 });
 
 Deno.test("tokens shaped as local Supabase Auth issues them are accepted with the keys functions serve injects, and refused when altered", async () => {
@@ -160,18 +153,18 @@ Deno.test("tokens shaped as local Supabase Auth issues them are accepted with th
     loadConfig(["identity"], (name) => env.get(name)).identity,
   );
 
-  // With `[auth] jwt_issuer` set as .env.example says: accepted.
-  assert.equal(
-    await verdict(authenticate, await signEs256(userClaims(WORKAROUND_ISSUER), privateKey, kid)),
-    "accepted",
-  );
-  // Local Auth's own issuer reaches the functions only through a variable they can be given.
+  // Local Auth's own issuer, named by AUTH_ISSUER in .env.example: accepted.
   assert.equal(
     await verdict(authenticate, await signEs256(userClaims(LOCAL_AUTH_ISSUER), privateKey, kid)),
-    ISSUER_VARIABLE_PASSES_FUNCTIONS_SERVE ? "accepted" : "refused",
+    "accepted",
+  );
+  // The issuer SUPABASE_URL would give inside Docker is not local Auth's: refused.
+  assert.equal(
+    await verdict(authenticate, await signEs256(userClaims(DERIVED_ISSUER), privateKey, kid)),
+    "refused",
   );
   // A legacy HS256 user token, signed with the CLI's JWT secret, as the JWKS allows.
-  const legacy = await new SignJWT(userClaims(WORKAROUND_ISSUER))
+  const legacy = await new SignJWT(userClaims(LOCAL_AUTH_ISSUER))
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .sign(new TextEncoder().encode(CLI_JWT_SECRET));
   assert.equal(await verdict(authenticate, legacy), "accepted");
@@ -180,33 +173,33 @@ Deno.test("tokens shaped as local Supabase Auth issues them are accepted with th
   const now = Math.floor(Date.now() / 1000);
   const altered: Record<string, string> = {
     "another key with the same kid": await signEs256(
-      userClaims(WORKAROUND_ISSUER),
+      userClaims(LOCAL_AUTH_ISSUER),
       other.privateKey,
       kid,
     ),
     "another issuer": await signEs256(userClaims("http://127.0.0.1:9999/auth/v1"), privateKey, kid),
     "another audience": await signEs256(
-      userClaims(WORKAROUND_ISSUER, { aud: "anon" }),
+      userClaims(LOCAL_AUTH_ISSUER, { aud: "anon" }),
       privateKey,
       kid,
     ),
     "the anon role": await signEs256(
-      userClaims(WORKAROUND_ISSUER, { role: "anon" }),
+      userClaims(LOCAL_AUTH_ISSUER, { role: "anon" }),
       privateKey,
       kid,
     ),
     "the service role": await signEs256(
-      userClaims(WORKAROUND_ISSUER, { role: "service_role" }),
+      userClaims(LOCAL_AUTH_ISSUER, { role: "service_role" }),
       privateKey,
       kid,
     ),
     expired: await signEs256(
-      userClaims(WORKAROUND_ISSUER, { exp: now - 60, iat: now - 3660 }),
+      userClaims(LOCAL_AUTH_ISSUER, { exp: now - 60, iat: now - 3660 }),
       privateKey,
       kid,
     ),
     "no subject": await signEs256(
-      userClaims(WORKAROUND_ISSUER, { sub: undefined }),
+      userClaims(LOCAL_AUTH_ISSUER, { sub: undefined }),
       privateKey,
       kid,
     ),
@@ -217,7 +210,7 @@ Deno.test("tokens shaped as local Supabase Auth issues them are accepted with th
   for (const [what, token] of Object.entries(altered)) {
     assert.equal(await verdict(authenticate, token), "refused", what);
   }
-  const [head = "", body = ""] = (await signEs256(userClaims(WORKAROUND_ISSUER), privateKey, kid))
+  const [head = "", body = ""] = (await signEs256(userClaims(LOCAL_AUTH_ISSUER), privateKey, kid))
     .split(".");
   const tampered = JSON.parse(new TextDecoder().decode(base64url.decode(body)));
   tampered.sub = crypto.randomUUID();

@@ -212,7 +212,9 @@ function readIdentity(env: EnvReader): IdentityConfig {
   const supabaseUrl = urlText === undefined
     ? undefined
     : withoutTrailingSlash(parseHttpUrl("SUPABASE_URL", urlText));
-  const issuerText = optional(env, "SUPABASE_AUTH_ISSUER");
+  // Not SUPABASE_*: Supabase keeps that prefix for what it injects (`supabase secrets set` and
+  // `supabase functions serve --env-file` refuse or skip such names).
+  const issuerText = optional(env, "AUTH_ISSUER");
   const issuers = issuerText !== undefined
     ? issuerText.split(",").map((issuer) => issuer.trim()).filter(Boolean)
     : supabaseUrl !== undefined
