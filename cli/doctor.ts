@@ -6,6 +6,7 @@
  * Nothing secret is printed, except the signing secret of an endpoint that `--fix` creates.
  * Exit codes: 0 every check passes; 1 a check fails; 2 usage error.
  */
+import type { Config } from "../supabase/functions/_shared/config.ts";
 import { createStripe } from "../supabase/functions/_shared/stripe.ts";
 import { readDevEnv, readDotenv } from "../dev/env.ts";
 import { parseArgs, USAGE, UsageError } from "./doctor/args.ts";
@@ -17,6 +18,7 @@ import {
   checkMode,
   checkPrice,
   keyMode,
+  MODE_CHECK,
   resolvePrices,
 } from "./doctor/prices.ts";
 import { type CheckResult, failed, formatResult, formatTotals, skipped } from "./doctor/report.ts";
@@ -33,6 +35,64 @@ async function readVariables(envFile: string | undefined): Promise<Map<string, s
   const env = await readDotenv(envFile);
   for (const [name, value] of Object.entries(Deno.env.toObject())) env.set(name, value);
   return env;
+}
+
+/** The Stripe checks: key, mode, each allowed price, and the project's webhook endpoint. */
+async function stripeChecks(
+  config: Partial<Config>,
+  projectUrl: string | undefined,
+  fix: boolean,
+): Promise<CheckResult[]> {
+  const endpointSummary = projectUrl
+    ? `Webhook endpoint ${webhookUrl(projectUrl)}`
+    : "Webhook endpoint";
+  const skipAll = (reason: string) => [
+    skipped(MODE_CHECK, reason),
+    skipped("Prices", reason),
+    skipped(endpointSummary, reason),
+  ];
+  if (config.stripeSecretKey === undefined) {
+    const reason = "STRIPE_SECRET_KEY is not usable (above)";
+    return [skipped("Stripe key", reason), ...skipAll(reason)];
+  }
+  const mode = keyMode(config.stripeSecretKey);
+  const stripe = createStripe({
+    secretKey: config.stripeSecretKey,
+    api: config.stripeApi,
+    maxNetworkRetries: 1,
+    timeoutMs: 15_000,
+  });
+  const key = await checkKey(stripe, mode);
+  if (key.outcome !== "pass") return [key, ...skipAll("the key check failed (above)")];
+
+  const allowed: AllowedPrice[] = [
+    ...(config.stripePriceId === undefined
+      ? []
+      : [{ reference: config.stripePriceId, variable: "STRIPE_PRICE_ID" as const }]),
+    ...(config.stripePriceIds ?? [])
+      .filter((reference) => reference !== config.stripePriceId)
+      .map((reference) => ({ reference, variable: "STRIPE_PRICE_IDS" as const })),
+  ];
+  const resolved = await resolvePrices(stripe, allowed);
+  const results = [key, checkMode(mode, allowed, resolved)];
+  if (config.stripePriceId === undefined) {
+    results.push(skipped("Default price", "STRIPE_PRICE_ID is not usable (above)"));
+  }
+  if (config.stripePriceIds === undefined) {
+    results.push(skipped("More prices", "STRIPE_PRICE_IDS is malformed (above)"));
+  }
+  for (const price of allowed) results.push(checkPrice(mode, price, resolved.get(price.reference)));
+  if (projectUrl !== undefined) {
+    results.push(await checkEndpoint(stripe, projectUrl, fix));
+  } else if (config.identity === undefined) {
+    results.push(skipped(endpointSummary, "no project URL: SUPABASE_URL is not usable (above)"));
+  } else {
+    results.push(failed(
+      "Webhook endpoint: no project URL to look for",
+      "pass --url https://<ref>.supabase.co, or set SUPABASE_URL",
+    ));
+  }
+  return results;
 }
 
 async function main(): Promise<number> {
@@ -52,87 +112,32 @@ async function main(): Promise<number> {
   }
 
   const results: CheckResult[] = [];
-  const report = (result: CheckResult) => {
-    results.push(result);
-    for (const line of formatResult(result)) console.log(line);
+  const report = (group: CheckResult[]) => {
+    results.push(...group);
+    for (const line of group.flatMap(formatResult)) console.log(line);
   };
 
   // Supabase sets SUPABASE_URL for deployed functions; --url stands in for it here.
   const notes: Record<string, string> = {};
   if (!env.get("SUPABASE_URL")?.trim() && options.url !== undefined) {
     env.set("SUPABASE_URL", options.url);
-    notes.SUPABASE_URL = "from --url (Supabase sets it for deployed functions)";
+    notes.SUPABASE_URL = "from --url, as Supabase sets it for deployed functions";
   }
-  const get = (name: string) => env.get(name);
-  const projectUrl = options.url ?? (get("SUPABASE_URL")?.trim() || undefined);
+  const variables = checkVariables((name) => env.get(name), notes);
+  const config = variables.config;
+  const projectUrl = options.url ?? config.identity?.supabaseUrl;
   console.log(
     `Checking with the variables of the environment and ${
       options.envFile ?? "supabase/functions/.env"
     }${projectUrl ? `, for the project ${projectUrl}` : ""}${options.fix ? ", fixing" : ""}`,
   );
-
-  const { results: variableResults, config } = checkVariables(get, notes);
-  variableResults.forEach(report);
-
-  const allowed: AllowedPrice[] = [
-    ...(config.stripePriceId === undefined
-      ? []
-      : [{ reference: config.stripePriceId, variable: "STRIPE_PRICE_ID" as const }]),
-    ...(config.stripePriceIds ?? []).map((reference) => ({
-      reference,
-      variable: "STRIPE_PRICE_IDS" as const,
-    })),
-  ];
-  const endpointSummary = `Webhook endpoint ${projectUrl ? webhookUrl(projectUrl) : ""}`.trim();
-  if (config.stripeSecretKey === undefined) {
-    const reason = "STRIPE_SECRET_KEY is not usable (above)";
-    report(skipped("Stripe key", reason));
-    report(skipped("Prices in the same mode as the key", reason));
-    report(skipped("Prices", reason));
-    report(skipped(endpointSummary, reason));
-  } else {
-    const mode = keyMode(config.stripeSecretKey);
-    const stripe = createStripe({
-      secretKey: config.stripeSecretKey,
-      api: config.stripeApi,
-      maxNetworkRetries: 1,
-      timeoutMs: 15_000,
-    });
-    const key = await checkKey(stripe, mode);
-    report(key);
-    if (key.outcome !== "pass") {
-      const reason = "Stripe refused the key (above)";
-      report(skipped("Prices in the same mode as the key", reason));
-      report(skipped("Prices", reason));
-      report(skipped(endpointSummary, reason));
-    } else {
-      const resolved = await resolvePrices(stripe, allowed);
-      report(checkMode(mode, allowed, resolved));
-      if (config.stripePriceId === undefined) {
-        report(skipped("Default price", "STRIPE_PRICE_ID is not usable (above)"));
-      }
-      if (config.stripePriceIds === undefined) {
-        report(skipped("More prices", "STRIPE_PRICE_IDS is malformed (above)"));
-      }
-      for (const price of allowed) report(checkPrice(mode, price, resolved.get(price.reference)));
-      if (projectUrl === undefined && config.identity === undefined) {
-        report(skipped("Webhook endpoint", "no project URL: SUPABASE_URL is not set (above)"));
-      } else if (projectUrl === undefined) {
-        report(failed(
-          "Webhook endpoint: no project URL to look for",
-          "pass --url https://<ref>.supabase.co, or set SUPABASE_URL",
-        ));
-      } else {
-        report(await checkEndpoint(stripe, projectUrl, options.fix));
-      }
-    }
-  }
-
-  if (config.databaseUrl === undefined) {
-    skipDatabase("SUPABASE_DB_URL is not usable (above)").forEach(report);
-  } else {
-    (await checkDatabase(config.databaseUrl)).forEach(report);
-  }
+  report(variables.results);
+  report(await stripeChecks(config, projectUrl, options.fix));
+  report(
+    config.databaseUrl === undefined
+      ? skipDatabase("SUPABASE_DB_URL is not usable (above)")
+      : await checkDatabase(config.databaseUrl),
+  );
 
   console.log("");
   console.log(formatTotals(results));

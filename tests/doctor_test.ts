@@ -83,6 +83,28 @@ doctorTest(
 );
 
 doctorTest(
+  "deno task doctor takes the project URL from --url when SUPABASE_URL is unset, and fails the endpoint's line without either",
+  async (setUp) => {
+    const { project, endpoint, variables } = await correctSetUp(setUp);
+    const { SUPABASE_URL: _, ...withoutUrl } = variables;
+    const fromFlag = await runDoctor(withoutUrl, ["--url", project]);
+    assertChecks(fromFlag, []);
+    assert.match(
+      fromFlag.stdout,
+      new RegExp(`^✓ SUPABASE_URL: ${project}, from --url, as Supabase sets it for deployed `, "m"),
+    );
+    assert.match(fromFlag.stdout, new RegExp(`^✓ Webhook endpoint ${endpoint.id} sends `, "m"));
+
+    const jwks = JSON.stringify({ keys: [{ kty: "EC", crv: "P-256", x: "x", y: "y" }] });
+    const neither = await runDoctor({ ...withoutUrl, SUPABASE_JWKS: jwks });
+    assertChecks(neither, [
+      /^✗ Webhook endpoint: no project URL to look for → pass --url https:\/\/<ref>\.supabase\.co, or set SUPABASE_URL$/,
+    ]);
+    assert.match(neither.stdout, /^✓ SUPABASE_URL: not set \(SUPABASE_JWKS is\) /m);
+  },
+);
+
+doctorTest(
   "deno task doctor says on their own lines which checks could not run without a Stripe key",
   async (setUp) => {
     const { variables } = await correctSetUp(setUp);
@@ -93,7 +115,7 @@ doctorTest(
       [/^✗ Missing environment variable "STRIPE_SECRET_KEY" \(read by all functions\) → supabase secrets set STRIPE_SECRET_KEY=sk_live_/],
       [
         /^- Stripe key: not checked, STRIPE_SECRET_KEY is not usable \(above\)$/,
-        /^- Prices in the same mode as the key: not checked, /,
+        /^- Prices in the same mode as STRIPE_SECRET_KEY: not checked, STRIPE_SECRET_KEY is not usable/,
         /^- Prices: not checked, /,
         /^- Webhook endpoint https:\/\/.*\/functions\/v1\/stripe-webhook: not checked, /,
       ],
@@ -117,7 +139,7 @@ doctorTest(
       [
         /^- Prices in the same mode /,
         /^- Prices: /,
-        /^- Webhook endpoint .*: not checked, Stripe refused the key \(above\)$/,
+        /^- Webhook endpoint .*: not checked, the key check failed \(above\)$/,
       ],
     );
   },

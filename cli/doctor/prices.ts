@@ -142,15 +142,17 @@ export async function checkKey(stripe: Stripe, mode: StripeMode): Promise<CheckR
   }
 }
 
+/** The mode check's name, for the line that says it could not run. */
+export const MODE_CHECK = "Prices in the same mode as STRIPE_SECRET_KEY";
+
 /** Checks that every allowed price that was found is in the key's mode. */
 export function checkMode(
   mode: StripeMode,
   prices: readonly AllowedPrice[],
   resolved: ReadonlyMap<string, Resolution>,
 ): CheckResult {
-  const summary = "Prices in the same mode as STRIPE_SECRET_KEY";
   const known = prices.filter((price) => modeOf(resolved.get(price.reference)) !== null);
-  if (known.length === 0) return skipped(summary, "no allowed price was found (below)");
+  if (known.length === 0) return skipped(MODE_CHECK, "no allowed price was found (below)");
   const other = known.filter((price) => modeOf(resolved.get(price.reference)) !== mode);
   if (other.length === 0) {
     return passed(`The prices are ${mode}-mode prices, like STRIPE_SECRET_KEY`);

@@ -63,7 +63,7 @@ export const VARIABLES: readonly VariableSpec[] = [
     readBy: ALL,
     fix: "unset it to use Stripe's own API: supabase secrets unset STRIPE_API_URL",
     // Only the origin: a URL may carry a user name and password.
-    show: (value) => `${new URL(value).origin} (a Stripe-compatible API instead of Stripe's own)`,
+    show: (value) => `${new URL(value).origin}, a Stripe-compatible API instead of Stripe's own`,
   },
   {
     name: "STRIPE_PRICE_ID",
