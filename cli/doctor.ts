@@ -8,7 +8,7 @@
  */
 import type { Config } from "../supabase/functions/_shared/config.ts";
 import { createStripe } from "../supabase/functions/_shared/stripe.ts";
-import { readDevEnv, readDotenv } from "../dev/env.ts";
+import { parseDotenv, readDevEnv } from "../dev/env.ts";
 import { parseArgs, USAGE, UsageError } from "./doctor/args.ts";
 import { checkDatabase, skipDatabase } from "./doctor/database.ts";
 import { checkEndpoint, webhookUrl } from "./doctor/endpoint.ts";
@@ -27,12 +27,12 @@ import { checkVariables } from "./doctor/variables.ts";
 /** The variables: the environment over the dotenv file, as the functions' local runs read them. */
 async function readVariables(envFile: string | undefined): Promise<Map<string, string>> {
   if (envFile === undefined) return await readDevEnv();
+  let env: Map<string, string>;
   try {
-    await Deno.stat(envFile);
+    env = parseDotenv(await Deno.readTextFile(envFile));
   } catch {
     throw new UsageError(`--env-file "${envFile}" cannot be read`);
   }
-  const env = await readDotenv(envFile);
   for (const [name, value] of Object.entries(Deno.env.toObject())) env.set(name, value);
   return env;
 }

@@ -31,7 +31,7 @@ doctorTest("deno task doctor passes every check of a correct set-up and exits 0"
     assert.match(run.stdout, /^✓ The prices are test-mode prices, like STRIPE_SECRET_KEY$/m);
     assert.match(
       run.stdout,
-      /^✓ Price "basic_monthly" \(STRIPE_PRICE_IDS\) → price_local_basic: /m,
+      /^✓ Price "basic_monthly" \(STRIPE_PRICE_IDS\) is price_local_basic: /m,
     );
     assert.match(
       run.stdout,
@@ -185,7 +185,7 @@ doctorTest(
       assert.match(run.stdout, /^✓ Stripe accepts STRIPE_SECRET_KEY \(live mode\)$/m);
       assert.match(
         run.stdout,
-        /^✓ Price "basic_monthly" \(STRIPE_PRICE_IDS\) → price_local_basic/m,
+        /^✓ Price "basic_monthly" \(STRIPE_PRICE_IDS\) is price_local_basic/m,
       );
     } finally {
       await live.close();
@@ -220,7 +220,7 @@ doctorTest("deno task doctor fails the line of a one-time price", async (setUp) 
   const run = await runDoctor({ ...variables, STRIPE_PRICE_ID: price.id });
   assertChecks(run, [
     new RegExp(
-      `^✗ Price "${price.id}" \\(STRIPE_PRICE_ID\\): it is a one-time price, and checkout sells subscriptions → name a recurring price, or name another price: supabase secrets set STRIPE_PRICE_ID=price_\\.\\.\\.$`,
+      `^✗ Price "${price.id}" \\(STRIPE_PRICE_ID\\): it is a one-time price, and checkout sells subscriptions → name a recurring price: supabase secrets set STRIPE_PRICE_ID=price_\\.\\.\\.$`,
     ),
   ]);
 });
@@ -241,7 +241,7 @@ doctorTest(
     const run = await runDoctor({ ...variables, STRIPE_PRICE_IDS: `legacy_${product.id}` });
     assertChecks(run, [
       new RegExp(
-        `^✗ Price "legacy_${product.id}" \\(STRIPE_PRICE_IDS\\) → price_\\w+: its product "Legacy" \\(${product.id}\\) is archived → restore the product in the Dashboard`,
+        `^✗ Price "legacy_${product.id}" \\(STRIPE_PRICE_IDS\\) is price_\\w+: its product "Legacy" \\(${product.id}\\) is archived → restore the product in the Dashboard`,
       ),
     ]);
   },
@@ -392,6 +392,11 @@ doctorTest("deno task doctor exits 2 with one line for a command line it cannot 
     assert.match(run.stderr, pattern);
     assert.match(run.stderr, /^Usage: deno task doctor /m);
     assert.equal(run.stdout, "");
+  }
+  for (const envFile of ["/nonexistent/billing.env", Deno.cwd()]) {
+    const run = await runDoctor({}, ["--env-file", envFile]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /^error: --env-file ".*" cannot be read$/m);
   }
   const help = await runDoctor({}, ["--help"]);
   assert.equal(help.code, 0);

@@ -213,7 +213,6 @@ export function checkPrice(
   }
   if (found.recurring === null) {
     problems.push("it is a one-time price, and checkout sells subscriptions");
-    remedies.push("name a recurring price");
   }
   const product = found.product;
   const productName = typeof product === "string"
@@ -225,12 +224,13 @@ export function checkPrice(
     problems.push(`its product ${productName} is ${"deleted" in product ? "deleted" : "archived"}`);
     remedies.push("restore the product in the Dashboard");
   }
-  const name = found.id === price.reference ? summary : `${summary} → ${found.id}`;
+  const name = found.id === price.reference ? summary : `${summary} is ${found.id}`;
   if (problems.length > 0) {
-    return failed(
-      `${name}: ${problems.join("; ")}`,
-      `${remedies.join(", ")}, or name another price: ${setPrice(price, "price_...")}`,
-    );
+    // Restoring a one-time price would not make it sell subscriptions.
+    const fix = found.recurring === null
+      ? "name a recurring price"
+      : `${remedies.join(", ")}, or name another price`;
+    return failed(`${name}: ${problems.join("; ")}`, `${fix}: ${setPrice(price, "price_...")}`);
   }
   const recurring = found.recurring;
   return passed(
