@@ -28,7 +28,8 @@ const IGNORED_BODIES: [string, () => RequestInit][] = [
     body: '{"__proto__":{"priceId":"price_attacker"},"constructor":{"prototype":{"x":1}}}',
   })],
   ["a body that is not UTF-8", () => ({ body: new Uint8Array([0xff, 0xfe, 0xc3, 0x28]) })],
-  ["100 000 nested arrays", () => ({ body: "[".repeat(100_000) + "]".repeat(100_000) })],
+  // Deep nesting just under the 16 KiB an options body may have.
+  ["8 000 nested arrays", () => ({ body: "[".repeat(8_000) + "]".repeat(8_000) })],
   ["a form-encoded override", () => ({
     headers: { "Content-Type": "application/x-www-form-urlencoded" },
     body: "price=price_attacker&customer=cus_attacker",

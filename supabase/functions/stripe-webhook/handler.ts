@@ -1,4 +1,4 @@
-/** stripe-webhook: verifies Stripe's signature, then applies the event to the profile once. */
+/** stripe-webhook: verifies Stripe's signature, then applies the event to the database once. */
 import { loadConfig } from "../_shared/config.ts";
 import { applyEvent } from "../_shared/apply.ts";
 import { connectDatabase, type Database } from "../_shared/db.ts";
