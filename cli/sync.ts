@@ -7,6 +7,7 @@
 import { ConfigError, loadConfig } from "../supabase/functions/_shared/config.ts";
 import { connectDatabase } from "../supabase/functions/_shared/db.ts";
 import { createLogger, redact } from "../supabase/functions/_shared/log.ts";
+import { planSettings } from "../supabase/functions/_shared/plans.ts";
 import { createStripe } from "../supabase/functions/_shared/stripe.ts";
 import type { SyncCursor } from "../supabase/functions/stripe-sync/cursor.ts";
 import {
@@ -16,7 +17,12 @@ import {
   type SyncReport,
 } from "../supabase/functions/stripe-sync/pass.ts";
 import { readDevEnv } from "../dev/env.ts";
-import { LOCAL_PORTS, LOCAL_STRIPE_SECRET_KEY } from "../dev/local.ts";
+import {
+  LOCAL_PORTS,
+  LOCAL_PRICE_ID,
+  LOCAL_PRICE_IDS,
+  LOCAL_STRIPE_SECRET_KEY,
+} from "../dev/local.ts";
 
 const USAGE = `Usage: deno task sync [--check]
 
@@ -42,6 +48,9 @@ async function environment(): Promise<
     const port = get("STRIPE_EMULATOR_PORT") ?? String(LOCAL_PORTS.stripe);
     env.set("STRIPE_SECRET_KEY", LOCAL_STRIPE_SECRET_KEY);
     env.set("STRIPE_API_URL", get("STRIPE_API_URL") ?? `http://127.0.0.1:${port}`);
+    // The plans `deno task dev` offers from the emulator's catalog.
+    if (get("STRIPE_PRICE_ID") === undefined) env.set("STRIPE_PRICE_ID", LOCAL_PRICE_ID);
+    if (get("STRIPE_PRICE_IDS") === undefined) env.set("STRIPE_PRICE_IDS", LOCAL_PRICE_IDS);
     notes.push(`Stripe: the local emulator at ${get("STRIPE_API_URL")} (no STRIPE_SECRET_KEY)`);
   }
   if (get("SUPABASE_DB_URL") === undefined) {
@@ -148,7 +157,17 @@ async function main(): Promise<number> {
   const { get, notes } = await environment();
   let config;
   try {
-    config = loadConfig(["stripeSecretKey", "stripeApi", "databaseUrl"], get);
+    config = loadConfig(
+      [
+        "stripeSecretKey",
+        "stripeApi",
+        "databaseUrl",
+        "stripePriceId",
+        "stripePriceIds",
+        "trialDays",
+      ],
+      get,
+    );
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
@@ -182,7 +201,7 @@ async function main(): Promise<number> {
       calls++;
       const before = { pages, subscriptions: total.subscriptionsChecked };
       let callPages = 0;
-      const result = await runSync({ stripe, db, logger }, {
+      const result = await runSync({ stripe, db, plans: planSettings(config), logger }, {
         check,
         ...(cursor && { cursor }),
         onProgress(p: SyncProgress) {

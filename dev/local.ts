@@ -2,6 +2,7 @@
  * What `deno task dev` uses for whatever is not configured, in one place, so that the tools run
  * beside it (`deno task token`, `deno task sync`) find the same local services.
  */
+import { CATALOG, DEFAULT_PRICE_ID } from "./stripe/catalog.ts";
 
 /** The secret key the local Stripe emulator accepts. */
 export const LOCAL_STRIPE_SECRET_KEY = "sk_test_local_emulator";
@@ -23,3 +24,12 @@ export const LOCAL_PORTS = { app: 54321, db: 54322, stripe: 12111 } as const;
 
 /** Seconds between the local sync passes, unless `SYNC_INTERVAL_SECONDS` says otherwise. */
 export const LOCAL_SYNC_INTERVAL_SECONDS = 60;
+
+/** The default plan with the emulator, unless `STRIPE_PRICE_ID` is set. */
+export const LOCAL_PRICE_ID = DEFAULT_PRICE_ID;
+
+/**
+ * The other plans with the emulator, unless `STRIPE_PRICE_IDS` is set: the whole catalog, named
+ * by lookup key as a real project would name them (they stay the same in test and live mode).
+ */
+export const LOCAL_PRICE_IDS = Object.values(CATALOG.lookupKeys).join(",");

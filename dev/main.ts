@@ -15,6 +15,8 @@ import { startDatabase } from "./database.ts";
 import { readDevEnv } from "./env.ts";
 import {
   LOCAL_PORTS,
+  LOCAL_PRICE_ID,
+  LOCAL_PRICE_IDS,
   LOCAL_PUBLISHABLE_KEY,
   LOCAL_STRIPE_SECRET_KEY,
   LOCAL_SYNC_INTERVAL_SECONDS,
@@ -24,7 +26,7 @@ import {
 import { isIdleLoopLine, startSyncLoop } from "./sync_loop.ts";
 import { createLocalIssuer } from "./issuer.ts";
 import { createDevHandler, type LocalPlatform } from "./server.ts";
-import { CATALOG, DEFAULT_PRICE_ID, startStripeEmulator } from "./stripe/mod.ts";
+import { startStripeEmulator } from "./stripe/mod.ts";
 
 const DATA_DIR = (Deno.env.get("DEV_DATA_DIR") || new URL("../.data", import.meta.url).pathname)
   .replace(/\/*$/, "/");
@@ -150,12 +152,8 @@ async function main() {
     env.set("STRIPE_SECRET_KEY", secretKey);
     env.set("STRIPE_API_URL", emulator.url);
     env.set("STRIPE_WEBHOOK_SECRET", webhookSecret);
-    if (get("STRIPE_PRICE_ID") === undefined) env.set("STRIPE_PRICE_ID", DEFAULT_PRICE_ID);
-    // Every plan of the emulator's catalog can be bought, named by lookup key as a real
-    // project would name them (they stay the same between test and live mode).
-    if (get("STRIPE_PRICE_IDS") === undefined) {
-      env.set("STRIPE_PRICE_IDS", Object.values(CATALOG.lookupKeys).join(","));
-    }
+    if (get("STRIPE_PRICE_ID") === undefined) env.set("STRIPE_PRICE_ID", LOCAL_PRICE_ID);
+    if (get("STRIPE_PRICE_IDS") === undefined) env.set("STRIPE_PRICE_IDS", LOCAL_PRICE_IDS);
     if (get("BILLING_SYNC_SECRET") === undefined) env.set("BILLING_SYNC_SECRET", LOCAL_SYNC_SECRET);
     defaults.push(`stripe     local emulator at ${emulator.url}, webhooks to the local function`);
   } else {

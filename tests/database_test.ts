@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { PGlite } from "@electric-sql/pglite";
-import { connect, type Sql, type TransactionSql } from "../dev/postgres.ts";
+import { connect, type Sql } from "../dev/postgres.ts";
 import { applyMigrations, startDatabase, type StartedDatabase } from "../dev/database.ts";
 import { listMigrations, MIGRATIONS_DIR, splitStatements } from "../dev/migrations.ts";
 import { servePglite } from "../dev/pglite_server.ts";
+import { asCaller, type Caller } from "./_support/roles.ts";
 
 /** Set: a PostgreSQL server gets a fresh database per test. Unset: embedded PGlite. */
 const SERVER_URL = Deno.env.get("DATABASE_URL");
@@ -32,31 +33,6 @@ async function createUser(sql: Sql, email = `${crypto.randomUUID()}@example.com`
   assert.ok(user);
   return user;
 }
-
-type Caller = { role: "anon" } | { role: "authenticated"; userId: string };
-
-/** Runs `fn` in a transaction as PostgREST would for `caller`, then rolls it back. */
-async function asCaller<T>(
-  sql: Sql,
-  caller: Caller,
-  fn: (tx: TransactionSql) => Promise<T>,
-): Promise<T> {
-  const claims = caller.role === "anon"
-    ? { role: "anon" }
-    : { sub: caller.userId, role: "authenticated" };
-  let result: T | undefined;
-  await sql.begin(async (tx) => {
-    await tx.unsafe(`set local role ${caller.role}`);
-    await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
-    result = await fn(tx);
-    throw new Rollback();
-  }).catch((error) => {
-    if (!(error instanceof Rollback)) throw error;
-  });
-  return result as T;
-}
-
-class Rollback extends Error {}
 
 async function assertDenied(sql: Sql, caller: Caller, query: string): Promise<void> {
   await assert.rejects(

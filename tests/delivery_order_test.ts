@@ -1,11 +1,13 @@
 /**
  * Property tests of the webhook's ordering rule: whatever order, duplication or concurrency a
- * subscription's events arrive in, the profile ends equal to the subscription at Stripe. Each
- * history is generated from a seed (HISTORY_SEED sets the base) and played on the emulator.
+ * subscription's events arrive in, the profile ends equal to the subscription at Stripe, and its
+ * entitlements equal the customer's at Stripe (histories change plans, and deliver the
+ * customer's entitlement summaries among the rest). Each history is generated from a seed
+ * (HISTORY_SEED sets the base) and played on the emulator.
  */
 import assert from "node:assert/strict";
 import type { Stripe } from "../supabase/functions/_shared/stripe.ts";
-import { ledgerProblems, profileProblem } from "./_support/billing.ts";
+import { entitlementsProblem, ledgerProblems, profileProblem } from "./_support/billing.ts";
 import {
   copies,
   deliverPlan,
@@ -74,6 +76,13 @@ async function deliverAndCheck(h: Harness, scenario: Scenario, counts: Tally): P
   const problems = scenario.delivered ?? await deliverPlan(h, scenario.plan);
   for (const { userId, subscriptionId } of scenario.expected) {
     const mismatch = await profileProblem(h, userId, subscriptionId);
+    if (mismatch) problems.push(mismatch);
+  }
+  const customers = new Map(
+    scenario.histories.map(({ played }) => [played.user.id, played.customerId]),
+  );
+  for (const [userId, customerId] of customers) {
+    const mismatch = await entitlementsProblem(h, userId, customerId);
     if (mismatch) problems.push(mismatch);
   }
   problems.push(...await ledgerProblems(h, events));

@@ -5,6 +5,7 @@ import {
   type FunctionDeps,
   functionHandler,
 } from "../supabase/functions/_shared/serve.ts";
+import { HANDLED_EVENT_TYPES } from "../supabase/functions/_shared/events.ts";
 import { checkoutFunction } from "../supabase/functions/stripe-checkout/handler.ts";
 import { portalFunction } from "../supabase/functions/stripe-portal/handler.ts";
 import { webhookFunction } from "../supabase/functions/stripe-webhook/handler.ts";
@@ -75,17 +76,26 @@ Deno.test("supabase/config.toml turns verify_jwt off for the webhook and the syn
 
 const ENV: Record<string, string> = {
   STRIPE_SECRET_KEY: "sk_test_x",
+  STRIPE_PRICE_ID: "price_x",
+  BILLING_SYNC_SECRET: "a-sync-secret-of-the-deploy-test",
   STRIPE_WEBHOOK_SECRET: "whsec_x",
   URL: "http://localhost:3000",
   SUPABASE_URL: "http://127.0.0.1:54321",
   SUPABASE_DB_URL: "postgres://postgres@127.0.0.1:1/postgres",
 };
 
-/** Serves `fn` without `missing` and checks the first request's answer and log line. */
-async function assertMisconfigured<D extends FunctionDeps>(fn: EdgeFunction<D>, missing: string) {
+/**
+ * Serves `fn` without `missing` (or with `value` for it) and checks the first request's answer
+ * and log line.
+ */
+async function assertMisconfigured<D extends FunctionDeps>(
+  fn: EdgeFunction<D>,
+  missing: string,
+  value?: string,
+) {
   const lines: string[] = [];
   const handler = functionHandler(fn, {
-    env: (variable) => variable === missing ? undefined : ENV[variable],
+    env: (variable) => variable === missing ? value : ENV[variable],
     logger: createLogger((line) => lines.push(line)),
   });
   const response = await handler(new Request("http://127.0.0.1/", { method: "POST" }));
@@ -103,4 +113,40 @@ Deno.test("a missing variable answers 500 Server misconfigured and is named in t
   await assertMisconfigured(portalFunction, "URL");
   await assertMisconfigured(webhookFunction, "STRIPE_WEBHOOK_SECRET");
   await assertMisconfigured(syncFunction, "BILLING_SYNC_SECRET");
+});
+
+Deno.test("a malformed plan variable answers 500 Server misconfigured and is named in the log", async () => {
+  const malformed: [string, string][] = [
+    ["STRIPE_PRICE_ID", "cus_not_a_price"],
+    ["STRIPE_PRICE_IDS", "basic_monthly,prod_not_a_price"],
+    ["STRIPE_TRIAL_DAYS", "0"],
+    ["STRIPE_TRIAL_DAYS", "abc"],
+    ["STRIPE_TRIAL_DAYS", "731"],
+    ["STRIPE_TRIAL_REQUIRE_CARD", "no"],
+    ["STRIPE_ALLOW_PROMOTION_CODES", "yes"],
+    ["STRIPE_AUTOMATIC_TAX", "1"],
+  ];
+  for (const [name, value] of malformed) await assertMisconfigured(checkoutFunction, name, value);
+  // The webhook and the sync write the catalog of the same plans.
+  const each = [
+    (name: string, value?: string) => assertMisconfigured(webhookFunction, name, value),
+    (name: string, value?: string) => assertMisconfigured(syncFunction, name, value),
+  ];
+  for (const check of each) {
+    await check("STRIPE_PRICE_ID");
+    await check("STRIPE_PRICE_IDS", "price_ok,sub_not_a_price");
+    await check("STRIPE_TRIAL_DAYS", "0");
+  }
+});
+
+Deno.test("the README's webhook events are exactly the types the webhook handles", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const marker = "<!-- webhook-events:";
+  const start = readme.indexOf(marker);
+  assert.ok(start >= 0, "the README lost its webhook events marker");
+  const block = /```\n([^`]*)```/.exec(readme.slice(start));
+  assert.ok(block?.[1], "no list after the marker");
+  const listed = block[1].split(/\s+/).filter(Boolean);
+  assert.equal(new Set(listed).size, listed.length, "a type is listed twice");
+  assert.deepEqual(new Set(listed), new Set<string>(HANDLED_EVENT_TYPES));
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { LOCAL_PUBLISHABLE_KEY } from "../dev/local.ts";
 import { harnessTest } from "./_support/harness.ts";
 import { serveLocalPlatform } from "./_support/local_platform.ts";
-import { CATALOG_PLANS, insertPlans } from "./_support/plans.ts";
+import { CATALOG_PLANS, insertPlans } from "./_support/plan_rows.ts";
 
 const KEY = { apikey: LOCAL_PUBLISHABLE_KEY };
 

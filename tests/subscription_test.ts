@@ -11,6 +11,7 @@ import {
   HANDLED_EVENT_TYPES,
   type HandledEvent,
   isHandled,
+  subjectOf,
   subscriptionOf,
 } from "../supabase/functions/_shared/events.ts";
 import { APPLIED_TYPES } from "./_support/billing.ts";
@@ -193,6 +194,52 @@ Deno.test("isHandled refuses event types the webhook does not apply", () => {
   assert.equal(isHandled(event("customer.created", { id: "cus_1" })), false);
   assert.equal(isHandled(event("invoice.created", { parent: null })), false);
   assert.equal(isHandled(event("invoice.paid", { parent: null })), true);
+});
+
+Deno.test("subjectOf names the customer of an entitlement summary and of a deletion", () => {
+  assert.deepEqual(
+    subjectOf(handled("entitlements.active_entitlement_summary.updated", { customer: "cus_5" })),
+    { kind: "entitlements", customerId: "cus_5" },
+  );
+  assert.deepEqual(
+    subjectOf(handled("customer.deleted", { id: "cus_6", object: "customer" })),
+    { kind: "deleted_customer", customerId: "cus_6" },
+  );
+  assert.equal(
+    subjectOf(handled("entitlements.active_entitlement_summary.updated", { customer: null })),
+    null,
+  );
+  assert.equal(subscriptionOf(handled("customer.deleted", { id: "cus_6" })), null);
+});
+
+Deno.test("subjectOf names a price with its lookup key before and after a change, and a product", () => {
+  const price = { id: "price_1", product: "prod_1", lookup_key: "pro_monthly" };
+  assert.deepEqual(subjectOf(handled("price.created", price)), {
+    kind: "plan",
+    plan: { priceId: "price_1", productId: "prod_1", lookupKeys: ["pro_monthly"] },
+  });
+  const moved = {
+    ...event("price.updated", { ...price, lookup_key: null }),
+    data: { object: { ...price, lookup_key: null }, previous_attributes: { lookup_key: "old" } },
+  } as unknown as HandledEvent;
+  assert.deepEqual(subjectOf(moved), {
+    kind: "plan",
+    plan: { priceId: "price_1", productId: "prod_1", lookupKeys: ["old"] },
+  });
+  assert.deepEqual(subjectOf(handled("price.deleted", { ...price, product: { id: "prod_2" } })), {
+    kind: "plan",
+    plan: { priceId: "price_1", productId: "prod_2", lookupKeys: ["pro_monthly"] },
+  });
+  for (const type of ["product.updated", "product.deleted"]) {
+    assert.deepEqual(subjectOf(handled(type, { id: "prod_3" })), {
+      kind: "plan",
+      plan: { priceId: null, productId: "prod_3", lookupKeys: [] },
+    }, type);
+  }
+});
+
+Deno.test("the handled types fit in one filter of Stripe's event list (20 at most)", () => {
+  assert.ok(HANDLED_EVENT_TYPES.length <= 20, `${HANDLED_EVENT_TYPES.length} types`);
 });
 
 Deno.test("the webhook handles exactly the event types the spec lists", () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DEFAULT_PRICE_ID } from "../dev/stripe/mod.ts";
 import { type Harness, STRIPE_SECRET_KEY } from "./_support/harness.ts";
 import { profileProblem } from "./_support/billing.ts";
 import { seedFrom } from "./_support/random.ts";
@@ -15,6 +16,7 @@ async function syncCommand(h: Harness, args: string[], extra: Record<string, str
     SUPABASE_DB_URL: h.databaseUrl,
     STRIPE_SECRET_KEY,
     STRIPE_API_URL: h.stripeApiUrl,
+    STRIPE_PRICE_ID: DEFAULT_PRICE_ID,
     NO_COLOR: "1",
     ...extra,
   };
@@ -83,6 +85,9 @@ Deno.test({
       const badKey = await syncCommand(h, [], { STRIPE_SECRET_KEY: "pk_test_wrong" });
       assert.equal(badKey.code, 2);
       assert.match(badKey.stderr, /^error: Malformed environment variable "STRIPE_SECRET_KEY"/m);
+      const badTrial = await syncCommand(h, [], { STRIPE_TRIAL_DAYS: "0" });
+      assert.equal(badTrial.code, 2);
+      assert.match(badTrial.stderr, /^error: Malformed environment variable "STRIPE_TRIAL_DAYS"/m);
       const unknown = await syncCommand(h, ["--force"]);
       assert.equal(unknown.code, 2);
       assert.match(unknown.stderr, /unknown argument "--force"/);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { CATALOG, DEFAULT_PRICE_ID } from "../dev/stripe/mod.ts";
 import { type Harness, type TestUser } from "./_support/harness.ts";
 import { ledgerProblems, profileProblem } from "./_support/billing.ts";
 import type { PlayedHistory } from "./_support/history.ts";
@@ -175,6 +176,10 @@ Deno.test({
       assert.deepEqual(calls.filter((call) => !call.startsWith("GET /v1/subscriptions/")), [
         "GET /v1/events",
         "GET /v1/subscriptions",
+        // The repaired profile's entitlements, then the catalog (the default price by id).
+        "GET /v1/entitlements/active_entitlements",
+        `GET /v1/prices/${DEFAULT_PRICE_ID}`,
+        `GET /v1/products/${CATALOG.products.pro}/features`,
       ]);
     }),
 });

@@ -48,6 +48,13 @@ export const APPLIED_TYPES: readonly string[] = [
   "invoice.paid",
   "invoice.payment_failed",
   "invoice.payment_action_required",
+  "entitlements.active_entitlement_summary.updated",
+  "customer.deleted",
+  "price.created",
+  "price.updated",
+  "price.deleted",
+  "product.updated",
+  "product.deleted",
 ];
 
 /** The ledger rows of one event: 1 once applied, 0 before (or for a type it does not apply). */
@@ -145,6 +152,35 @@ export async function profileProblem(
   return diff.length === 0
     ? null
     : `user ${userId} differs from ${subscriptionId}: ${diff.join("; ")}`;
+}
+
+/** The lookup keys of a customer's active entitlements at Stripe now, sorted. */
+export async function stripeEntitlements(h: Harness, customerId: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (
+    const entitlement of h.stripe.entitlements.activeEntitlements.list({
+      customer: customerId,
+      limit: 100,
+    })
+  ) {
+    keys.push(entitlement.lookup_key);
+  }
+  return keys.sort();
+}
+
+/** The profile's entitlements against its customer's active entitlements at Stripe, as text. */
+export async function entitlementsProblem(
+  h: Harness,
+  userId: string,
+  customerId: string,
+): Promise<string | null> {
+  const held = [...(await h.profile(userId)).entitlements].sort();
+  const expected = await stripeEntitlements(h, customerId);
+  return JSON.stringify(held) === JSON.stringify(expected)
+    ? null
+    : `user ${userId} holds entitlements ${JSON.stringify(held)}, Stripe ${
+      JSON.stringify(expected)
+    } for ${customerId}`;
 }
 
 /** Asserts the profile holds the subscription's current state at Stripe, every billing column. */

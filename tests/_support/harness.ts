@@ -20,6 +20,7 @@ import type { Handler } from "../../supabase/functions/_shared/http.ts";
 import { createLogger, type Logger } from "../../supabase/functions/_shared/log.ts";
 import { createStripe, type Stripe } from "../../supabase/functions/_shared/stripe.ts";
 import { handlerWith } from "../../supabase/functions/_shared/serve.ts";
+import { planSettings } from "../../supabase/functions/_shared/plans.ts";
 import { checkoutFunction } from "../../supabase/functions/stripe-checkout/handler.ts";
 import { portalFunction } from "../../supabase/functions/stripe-portal/handler.ts";
 import { webhookFunction } from "../../supabase/functions/stripe-webhook/handler.ts";
@@ -59,6 +60,7 @@ export interface ProfileRow {
   canceled_at: Date | null;
   trial_end: Date | null;
   subscription_created_at: Date | null;
+  entitlements: string[];
   updated_at: Date;
 }
 
@@ -113,7 +115,17 @@ export interface FunctionHandlers {
 
 /** Settings of {@link buildHandlers}; the tests' own by default. */
 export interface HandlerSettings {
+  /** `STRIPE_PRICE_ID`: the emulator's default price unless given. */
   priceId?: string;
+  /** `STRIPE_PRICE_IDS`: none unless given. */
+  prices?: string[];
+  /** `STRIPE_TRIAL_DAYS`: no trial unless given. */
+  trialDays?: number | null;
+  /** `STRIPE_TRIAL_REQUIRE_CARD`: true unless given. */
+  trialRequireCard?: boolean;
+  /** `STRIPE_ALLOW_PROMOTION_CODES` and `STRIPE_AUTOMATIC_TAX`: false unless given. */
+  allowPromotionCodes?: boolean;
+  automaticTax?: boolean;
   siteUrl?: string;
   webhookSecret?: string;
   syncSecret?: string;
@@ -128,12 +140,20 @@ export function buildHandlers(
 ): FunctionHandlers {
   const { authenticate, stripe, db, logger } = clients;
   const siteUrl = settings.siteUrl ?? SITE_URL;
+  const plans = planSettings({
+    stripePriceId: settings.priceId ?? DEFAULT_PRICE_ID,
+    stripePriceIds: settings.prices ?? [],
+    trialDays: settings.trialDays ?? null,
+  });
   return {
     checkout: handlerWith(checkoutFunction, {
       authenticate,
       stripe,
       db,
-      priceId: settings.priceId ?? DEFAULT_PRICE_ID,
+      plans,
+      trialRequireCard: settings.trialRequireCard ?? true,
+      allowPromotionCodes: settings.allowPromotionCodes ?? false,
+      automaticTax: settings.automaticTax ?? false,
       siteUrl,
       logger,
     }),
@@ -142,16 +162,31 @@ export function buildHandlers(
       stripe,
       db,
       webhookSecret: settings.webhookSecret ?? WEBHOOK_SECRET,
+      plans,
       logger,
     }),
     sync: handlerWith(syncFunction, {
       stripe,
       db,
       syncSecret: settings.syncSecret ?? SYNC_SECRET,
+      plans,
       logger,
       ...(settings.syncLimits && { limits: settings.syncLimits }),
     }),
   };
+}
+
+/** Every handler again on the harness's own clients, with other settings (plans, flags). */
+export function handlersWith(h: Harness, settings: HandlerSettings): FunctionHandlers {
+  return buildHandlers(
+    {
+      authenticate: testAuthenticator(h.issuer.jwks, h.issuer),
+      stripe: h.stripe,
+      db: h.database,
+      logger: h.logger,
+    },
+    settings,
+  );
 }
 
 /** A token verifier that trusts `jwks` for tokens of the local issuer, as the functions do. */

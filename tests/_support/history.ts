@@ -1,10 +1,11 @@
 /**
  * Seeded, reproducible subscription histories for property tests: a generator of valid action
  * sequences (a pure function of a seed), and a runner that plays one against the Stripe emulator
- * (the true state) and returns the events it produced.
+ * (the true state) and returns the events it produced, the customer's entitlement summaries
+ * among them.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_PRICE_ID } from "../../dev/stripe/mod.ts";
+import { CATALOG, DEFAULT_PRICE_ID } from "../../dev/stripe/mod.ts";
 import type { Stripe } from "../../supabase/functions/_shared/stripe.ts";
 import { idOf } from "../../supabase/functions/_shared/subscription.ts";
 import type { Harness, TestUser } from "./harness.ts";
@@ -214,43 +215,36 @@ function describeOp(op: Op): string {
   return values.length === 0 ? name : `${name}(${values.map((v) => JSON.stringify(v)).join(",")})`;
 }
 
-/** The second price of the plan change, one per environment. */
-const secondPrices = new WeakMap<Harness, Promise<string>>();
-
-/** A monthly price other than the default, created once per harness. */
-function secondPrice(h: Harness): Promise<string> {
-  let price = secondPrices.get(h);
-  if (price === undefined) {
-    price = h.stripe.prices.create({
-      currency: "usd",
-      unit_amount: 3000,
-      recurring: { interval: "month" },
-      product_data: { name: "Business" },
-    }).then((created) => created.id);
-    secondPrices.set(h, price);
-  }
-  return price;
-}
+/**
+ * The plan a change moves to: Basic, monthly, whose product grants fewer features than the
+ * default plan's (Pro), so that every plan change changes the customer's entitlements too.
+ */
+const SECOND_PRICE = CATALOG.prices.basicMonthly;
 
 /** The emulator's event count, a marker for {@link eventsSince}. */
 function eventMark(h: Harness): number {
   return h.emulator.state.events.length;
 }
 
+/** Whose events a history collects: its subscription, session and customer. */
+interface HistoryObjects {
+  subscriptionId: string;
+  sessionId: string;
+  customerId: string;
+}
+
 /**
- * Events after `mark` whose object is the subscription, one of its invoices, or the session.
- * Reads the emulator's list in place: copying every event of a long run per history is slow.
+ * Events after `mark` whose object is the subscription, one of its invoices, the session, or
+ * the customer's entitlement summary. Reads the emulator's list in place: copying every event
+ * of a long run per history is slow.
  */
-function eventsSince(
-  h: Harness,
-  mark: number,
-  subscriptionId: string,
-  sessionId?: string,
-): Stripe.Event[] {
+function eventsSince(h: Harness, mark: number, objects: HistoryObjects): Stripe.Event[] {
+  const { subscriptionId, sessionId, customerId } = objects;
   const found = h.emulator.state.events.slice(mark).filter((event) => {
-    const object = event.data.object as { id?: unknown; object?: unknown };
-    if (object.id === subscriptionId || (sessionId !== undefined && object.id === sessionId)) {
-      return true;
+    const object = event.data.object as { id?: unknown; object?: unknown; customer?: unknown };
+    if (object.id === subscriptionId || object.id === sessionId) return true;
+    if (object.object === "entitlements.active_entitlement_summary") {
+      return object.customer === customerId;
     }
     if (event.data.object.object !== "invoice") return false;
     const parent = (event.data.object as Stripe.Invoice).parent;
@@ -273,7 +267,6 @@ export async function applyHistory(
 ): Promise<PlayedHistory> {
   const [start, ...actions] = ops;
   assert.ok(start?.op === "start", "a history begins with its start");
-  const second = await secondPrice(h);
   const mark = eventMark(h);
   const response = await h.post(h.checkout, user.token);
   const body = await response.text();
@@ -287,18 +280,21 @@ export async function applyHistory(
     start.trialDays > 0 ? { trialDays: start.trialDays } : {},
   );
   const control = h.emulator.subscription(subscription.id);
+  const customerId = idOf(subscription.customer);
+  assert.ok(customerId, `subscription ${subscription.id} has no customer`);
+  const objects = { subscriptionId: subscription.id, sessionId: session.id, customerId };
   const log = [describeOp(start)];
   let stepMark = mark;
   const stepDone = async () => {
     if (afterStep === undefined) return;
-    const events = eventsSince(h, stepMark, subscription.id, session.id);
+    const events = eventsSince(h, stepMark, objects);
     stepMark = eventMark(h);
     await afterStep(events, log.at(-1) ?? "");
   };
   await stepDone();
   for (const op of actions) {
     try {
-      run(h, control, subscription.id, op, second);
+      run(h, control, subscription.id, op);
       log.push(describeOp(op));
     } catch (error) {
       // The emulator refused (its state differs from the model's); the refusal is deterministic.
@@ -307,8 +303,6 @@ export async function applyHistory(
     }
     await stepDone();
   }
-  const customerId = idOf(subscription.customer);
-  assert.ok(customerId, `subscription ${subscription.id} has no customer`);
   return {
     user,
     ops: [...ops],
@@ -316,7 +310,7 @@ export async function applyHistory(
     sessionId: session.id,
     subscriptionId: subscription.id,
     customerId,
-    events: eventsSince(h, mark, subscription.id, session.id),
+    events: eventsSince(h, mark, objects),
   };
 }
 
@@ -327,7 +321,6 @@ function run(
   control: ReturnType<Harness["emulator"]["subscription"]>,
   subscriptionId: string,
   op: Op,
-  second: string,
 ): void {
   switch (op.op) {
     case "start":
@@ -336,7 +329,7 @@ function run(
       control.renew({ fail: op.fail === true });
       return;
     case "changePrice":
-      control.changePrice(op.to === "second" ? second : DEFAULT_PRICE_ID);
+      control.changePrice(op.to === "second" ? SECOND_PRICE : DEFAULT_PRICE_ID);
       return;
     case "cancelAtPeriodEnd":
       control.cancelAtPeriodEnd(op.enabled);

@@ -1,78 +1,95 @@
 /**
- * Rows of `public.billing_plans` for the emulator's seeded catalog, as the sync's catalog step
- * writes them, for tests of the pages that list plans.
+ * Plans in tests: prices of their own at the emulator (each test makes its own, so that none
+ * changes another's), the options bodies checkout and portal read, the catalog table as rows,
+ * and the Stripe writes a request made.
  */
-import type { Sql } from "../../dev/postgres.ts";
-import { CATALOG, DEFAULT_PRICE_ID } from "../../dev/stripe/mod.ts";
+import type { Stripe } from "../../supabase/functions/_shared/stripe.ts";
+import type { Harness } from "./harness.ts";
 
-/** One plan row. */
-export interface PlanRow {
+/** A price of its own, on a product of its own, with a lookup key no other test uses. */
+export interface TestPlan {
+  price: Stripe.Price;
+  product: Stripe.Product;
+  lookupKey: string;
+}
+
+/** Options of {@link createPlan}. */
+export interface PlanOptions {
+  /** A one-time price instead of a monthly one. */
+  oneTime?: boolean;
+  /** Lookup keys of features to create and attach to the product. */
+  features?: string[];
+  unitAmount?: number;
+  name?: string;
+}
+
+/** Creates a product and a monthly price (or a one-time one) with a fresh lookup key. */
+export async function createPlan(h: Harness, options: PlanOptions = {}): Promise<TestPlan> {
+  const suffix = crypto.randomUUID().slice(0, 8);
+  const lookupKey = `plan_${suffix}`;
+  const product = await h.stripe.products.create({
+    name: options.name ?? `Plan ${suffix}`,
+    description: `The plan ${suffix}`,
+  });
+  const price = await h.stripe.prices.create({
+    product: product.id,
+    currency: "usd",
+    unit_amount: options.unitAmount ?? 1500,
+    lookup_key: lookupKey,
+    ...(!options.oneTime && { recurring: { interval: "month" } }),
+  });
+  for (const key of options.features ?? []) {
+    const feature = await h.stripe.entitlements.features.create({
+      name: key,
+      lookup_key: `${key}_${suffix}`,
+    });
+    await h.stripe.products.createFeature(product.id, { entitlement_feature: feature.id });
+  }
+  return { price, product, lookupKey };
+}
+
+/** A request body of JSON options (`{"price": ...}`, `{"flow": ...}`). */
+export function jsonBody(options: unknown): RequestInit {
+  return { body: JSON.stringify(options), headers: { "Content-Type": "application/json" } };
+}
+
+/** A row of `public.billing_plans` as the tests read it. */
+export interface PlanTableRow {
   price_id: string;
-  lookup_key: string;
+  lookup_key: string | null;
   product_id: string;
   name: string;
-  description: string;
-  unit_amount: number;
+  description: string | null;
+  unit_amount: string | null;
   currency: string;
-  interval: "month" | "year";
-  interval_count: number;
+  interval: string | null;
+  interval_count: number | null;
   trial_days: number | null;
   features: string[];
   is_default: boolean;
   active: boolean;
+  updated_at: Date;
 }
 
-const BASIC: Pick<PlanRow, "product_id" | "name" | "description" | "features"> = {
-  product_id: CATALOG.products.basic,
-  name: "Basic",
-  description: "For one person getting started",
-  features: [CATALOG.features.projects.lookupKey],
-};
-const PRO: typeof BASIC = {
-  product_id: CATALOG.products.pro,
-  name: "Pro",
-  description: "For teams that ship every day",
-  features: [
-    CATALOG.features.projects.lookupKey,
-    CATALOG.features.prioritySupport.lookupKey,
-    CATALOG.features.apiAccess.lookupKey,
-  ],
-};
-
-function plan(
-  product: typeof BASIC,
-  priceId: string,
-  lookupKey: string,
-  unitAmount: number,
-  interval: "month" | "year",
-): PlanRow {
-  return {
-    ...product,
-    price_id: priceId,
-    lookup_key: lookupKey,
-    unit_amount: unitAmount,
-    currency: "usd",
-    interval,
-    interval_count: 1,
-    trial_days: null,
-    is_default: priceId === DEFAULT_PRICE_ID,
-    active: true,
-  };
+/** The catalog table's rows of these prices (every row without), by price id. */
+export async function planRows(h: Harness, priceIds?: readonly string[]): Promise<PlanTableRow[]> {
+  const rows = await h.sql<PlanTableRow[]>`
+    select price_id, lookup_key, product_id, name, description, unit_amount::text as unit_amount,
+      currency, interval, interval_count, trial_days, features, is_default, active, updated_at
+    from public.billing_plans order by price_id`;
+  return [...rows].filter((row) => priceIds === undefined || priceIds.includes(row.price_id));
 }
 
-/** The four seeded prices as plan rows (Pro monthly is the default). */
-export const CATALOG_PLANS: PlanRow[] = [
-  plan(BASIC, CATALOG.prices.basicMonthly, CATALOG.lookupKeys.basicMonthly, 500, "month"),
-  plan(BASIC, CATALOG.prices.basicYearly, CATALOG.lookupKeys.basicYearly, 5000, "year"),
-  plan(PRO, CATALOG.prices.proMonthly, CATALOG.lookupKeys.proMonthly, 1000, "month"),
-  plan(PRO, CATALOG.prices.proYearly, CATALOG.lookupKeys.proYearly, 10000, "year"),
-];
+/** The Stripe calls since `mark` that write (POST and DELETE), as `METHOD path`. */
+export function stripeWritesSince(h: Harness, mark: number): string[] {
+  return h.emulator.requests().slice(mark)
+    .filter((request) => request.method !== "GET")
+    .map((request) => `${request.method} ${request.path}`);
+}
 
-/** Writes `plans` (the catalog's by default) into `public.billing_plans`. */
-export async function insertPlans(sql: Sql, plans: PlanRow[] = CATALOG_PLANS): Promise<void> {
-  for (const plan of plans) {
-    await sql`
-      insert into public.billing_plans ${sql(plan)}
-      on conflict (price_id) do update set active = excluded.active`;
-  }
+/** The Stripe calls since `mark` that read a path starting with `prefix`. */
+export function stripeReadsSince(h: Harness, mark: number, prefix: string): string[] {
+  return h.emulator.requests().slice(mark)
+    .filter((request) => request.method === "GET" && request.path.startsWith(prefix))
+    .map((request) => `${request.method} ${request.path}`);
 }

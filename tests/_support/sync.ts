@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { Database } from "../../supabase/functions/_shared/db.ts";
 import type { Handler } from "../../supabase/functions/_shared/http.ts";
 import type { SyncFunctionDeps } from "../../supabase/functions/stripe-sync/handler.ts";
-import { ledgerProblems, profileProblem } from "./billing.ts";
+import { entitlementsProblem, ledgerProblems, profileProblem } from "./billing.ts";
 import {
   buildHandlers,
   type Harness,
@@ -187,13 +187,17 @@ export async function playUndelivered(
   return played;
 }
 
-/** Asserts every played user's profile holds its subscription's state at Stripe, and the ledger. */
+/**
+ * Asserts every played user's profile holds its subscription's state at Stripe and its
+ * customer's entitlements, and the ledger.
+ */
 export async function assertAllSynced(
   h: Harness,
   played: readonly PlayedHistory[],
 ): Promise<void> {
   for (const history of played) {
-    const problem = await profileProblem(h, history.user.id, history.subscriptionId);
+    const problem = await profileProblem(h, history.user.id, history.subscriptionId) ??
+      await entitlementsProblem(h, history.user.id, history.customerId);
     assert.equal(problem, null, `${problem} after ${history.log.join(", ")}`);
   }
   assert.deepEqual(await ledgerProblems(h, played.flatMap((history) => history.events)), []);

@@ -5,6 +5,7 @@
 import { loadConfig } from "../_shared/config.ts";
 import { connectDatabase } from "../_shared/db.ts";
 import { HttpError, jsonResponse, readBodyText } from "../_shared/http.ts";
+import { planSettings } from "../_shared/plans.ts";
 import type { EdgeFunction, Route } from "../_shared/serve.ts";
 import { createStripe } from "../_shared/stripe.ts";
 import { decodeCursor, encodeCursor, type SyncCursor } from "./cursor.ts";
@@ -109,13 +110,22 @@ export const syncFunction: EdgeFunction<SyncFunctionDeps> = {
   route: createSyncRoute,
   depsFromEnv(env, logger) {
     const config = loadConfig(
-      ["billingSyncSecret", "stripeSecretKey", "stripeApi", "databaseUrl"],
+      [
+        "billingSyncSecret",
+        "stripeSecretKey",
+        "stripeApi",
+        "databaseUrl",
+        "stripePriceId",
+        "stripePriceIds",
+        "trialDays",
+      ],
       env,
     );
     return {
       syncSecret: config.billingSyncSecret,
       stripe: createStripe({ secretKey: config.stripeSecretKey, api: config.stripeApi }),
       db: connectDatabase(config.databaseUrl),
+      plans: planSettings(config),
       logger,
     };
   },

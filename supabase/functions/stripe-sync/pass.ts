@@ -5,8 +5,10 @@
  * the next call resumes there; a pass that finishes answers `done: true`.
  */
 import type { Database } from "../_shared/db.ts";
+import { refreshCatalog } from "../_shared/db_plans.ts";
 import { HANDLED_EVENT_TYPES } from "../_shared/events.ts";
 import type { Logger } from "../_shared/log.ts";
+import { catalogPageBound, type PlanSettings, readCatalog } from "../_shared/plans.ts";
 import type { Stripe } from "../_shared/stripe.ts";
 import { nextStep, type SyncCursor, type SyncStep } from "./cursor.ts";
 import { type Drift, reconcilePage } from "./reconcile.ts";
@@ -34,6 +36,8 @@ const MAX_DRIFT = 100;
 export interface SyncDeps {
   stripe: Stripe;
   db: Database;
+  /** The allowed plans: the catalog step writes them, and the replay applies their events. */
+  plans: PlanSettings;
   logger: Logger;
 }
 
@@ -100,8 +104,12 @@ interface CallContext {
   events: number;
 }
 
-/** One unit of a step: reads at most one page and returns the id to resume after, or null. */
-type StepUnit = (context: CallContext, cursor: SyncCursor) => Promise<string | null>;
+/**
+ * One unit of a step: reads at most one page (or what the step needs at once) and returns the
+ * id to resume after, null when the step is done, or undefined when it did nothing and must
+ * wait for the next call's fresh budget.
+ */
+type StepUnit = (context: CallContext, cursor: SyncCursor) => Promise<string | null | undefined>;
 
 async function replayUnit(context: CallContext, cursor: SyncCursor): Promise<string | null> {
   const { deps, report } = context;
@@ -137,6 +145,9 @@ async function reconcileUnit(context: CallContext, cursor: SyncCursor): Promise<
   const outcome = await reconcilePage(
     {
       ...deps,
+      onEntitlements(customerId, result) {
+        deps.logger.info("entitlements refreshed", { customerId, outcome: result });
+      },
       onRepair(drift, result) {
         const [first] = drift;
         if (first === undefined) return;
@@ -186,14 +197,33 @@ async function tasksUnit(context: CallContext, cursor: SyncCursor): Promise<stri
   return tasks.length === limit && last !== undefined ? String(last.id) : null;
 }
 
-/** A step with nothing to do yet in this version. */
-const nothing: StepUnit = () => Promise.resolve(null);
+/**
+ * Replaces the plan catalog with a fresh read of the allowed prices, their products and
+ * features, in one unit. A call that has read pages already leaves it to the next call when its
+ * pages might not fit in what is left of the budget. Check mode writes nothing, so reads nothing.
+ */
+async function catalogUnit(context: CallContext): Promise<string | null | undefined> {
+  if (!context.write) return null;
+  const { deps } = context;
+  const bound = catalogPageBound(deps.plans);
+  if (context.pages > 0 && context.pages + bound > context.maxPages) return undefined;
+  const catalog = await refreshCatalog(deps.db, () => readCatalog(deps.stripe, deps.plans));
+  context.pages += catalog.pages;
+  if (catalog.changed > 0) {
+    deps.logger.info("plan catalog refreshed", {
+      plans: catalog.plans.length,
+      changed: catalog.changed,
+      ...(catalog.missing.length > 0 && { missing: catalog.missing.join(", ") }),
+    });
+  }
+  return null;
+}
 
 const STEPS: Record<SyncStep, StepUnit> = {
   tasks: tasksUnit,
   replay: replayUnit,
   reconcile: reconcileUnit,
-  catalog: nothing,
+  catalog: catalogUnit,
 };
 
 function emptyReport(): SyncReport {
@@ -246,6 +276,7 @@ export async function runSync(deps: SyncDeps, options: SyncOptions = {}): Promis
     let step: SyncStep | null = cursor.step;
     while (step !== null && context.pages < maxPages && performance.now() < deadline) {
       const after = await STEPS[step](context, cursor);
+      if (after === undefined) break;
       if (after === null) {
         step = nextStep(step);
         cursor = { ...cursor, step: step ?? cursor.step, after: null };

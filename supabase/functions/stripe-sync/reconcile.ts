@@ -1,7 +1,9 @@
 /**
  * Reconcile: every subscription at Stripe is compared with the profile it belongs to, by the
  * webhook's own ranking, and a profile that differs is repaired from a fresh read under the
- * subscription's lock. Nothing is read again or written for a profile that matches.
+ * subscription's lock, then gets its customer's entitlements afresh. Nothing is read again or
+ * written for a profile that matches. A subscription of a customer deleted at Stripe belongs to
+ * no profile any more (the deletion left the profile without it).
  */
 import { readSubscription } from "../_shared/apply.ts";
 import {
@@ -11,6 +13,8 @@ import {
   profilesForSubscriptions,
   repairSubscription,
 } from "../_shared/db.ts";
+import { writeEntitlements } from "../_shared/db_customers.ts";
+import { readEntitlements } from "../_shared/entitlements.ts";
 import type { Stripe } from "../_shared/stripe.ts";
 import { outranks, type ProfileUpdate, toProfileUpdate } from "../_shared/subscription.ts";
 
@@ -125,6 +129,8 @@ export interface ReconcileDeps {
   db: Database;
   /** Called for each profile repaired (or found to need it), with what differed and the result. */
   onRepair?: (drift: Drift[], outcome: ApplyOutcome | "checked") => void;
+  /** Called for each repaired profile's entitlements refresh, with its result. */
+  onEntitlements?: (customerId: string, outcome: ApplyOutcome) => void;
 }
 
 /**
@@ -137,7 +143,11 @@ export async function reconcilePage(
   write: boolean,
 ): Promise<PageOutcome> {
   const updates = subscriptions.map(toProfileUpdate);
-  const plan = planPage(updates, await profilesForSubscriptions(deps.db, updates));
+  const { profiles, deletedCustomers } = await profilesForSubscriptions(deps.db, updates);
+  const plan = planPage(
+    updates.filter((update) => !deletedCustomers.has(update.customerId)),
+    profiles,
+  );
   const outcome: PageOutcome = {
     checked: updates.length,
     outOfSync: 0,
@@ -163,8 +173,15 @@ export async function reconcilePage(
           userId: update.userId,
         }),
     );
-    if (result === "applied") outcome.repaired++;
     deps.onRepair?.(drift, result);
+    if (result !== "applied") continue;
+    outcome.repaired++;
+    const entitlements = await writeEntitlements(
+      deps.db,
+      update.customerId,
+      () => readEntitlements(deps.stripe, update.customerId),
+    );
+    deps.onEntitlements?.(update.customerId, entitlements);
   }
   return outcome;
 }

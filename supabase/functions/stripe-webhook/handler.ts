@@ -1,9 +1,10 @@
-/** stripe-webhook: verifies Stripe's signature, then applies the event to the profile once. */
+/** stripe-webhook: verifies Stripe's signature, then applies the event to the database once. */
 import { loadConfig } from "../_shared/config.ts";
 import { applyEvent } from "../_shared/apply.ts";
 import { connectDatabase, type Database } from "../_shared/db.ts";
 import { HttpError, jsonResponse, readBodyText } from "../_shared/http.ts";
 import type { Logger } from "../_shared/log.ts";
+import { type PlanSettings, planSettings } from "../_shared/plans.ts";
 import type { EdgeFunction, Route } from "../_shared/serve.ts";
 import { createStripe, Stripe, verifyWebhook } from "../_shared/stripe.ts";
 
@@ -15,6 +16,8 @@ export interface WebhookDeps {
   stripe: Stripe;
   db: Database;
   webhookSecret: string;
+  /** The allowed plans: their price and product events refresh the catalog. */
+  plans: PlanSettings;
   logger: Logger;
 }
 
@@ -57,13 +60,22 @@ export const webhookFunction: EdgeFunction<WebhookDeps> = {
   route: createWebhookRoute,
   depsFromEnv(env, logger) {
     const config = loadConfig(
-      ["stripeSecretKey", "stripeWebhookSecret", "stripeApi", "databaseUrl"],
+      [
+        "stripeSecretKey",
+        "stripeWebhookSecret",
+        "stripeApi",
+        "databaseUrl",
+        "stripePriceId",
+        "stripePriceIds",
+        "trialDays",
+      ],
       env,
     );
     return {
       stripe: createStripe({ secretKey: config.stripeSecretKey, api: config.stripeApi }),
       db: connectDatabase(config.databaseUrl),
       webhookSecret: config.stripeWebhookSecret,
+      plans: planSettings(config),
       logger,
     };
   },
