@@ -69,7 +69,7 @@ doctorTest(
       [
         "STRIPE_TRIAL_DAYS",
         "0",
-        /^✗ Malformed environment variable "STRIPE_TRIAL_DAYS": expected a whole number of days from 1 to 730 \(read by stripe-checkout\) → supabase secrets set STRIPE_TRIAL_DAYS=14/,
+        /^✗ Malformed environment variable "STRIPE_TRIAL_DAYS": expected a whole number of days from 1 to 730 \(read by stripe-checkout, stripe-webhook, stripe-sync\) → supabase secrets set STRIPE_TRIAL_DAYS=14 \(1 to 730\), or unset it$/,
       ],
     ];
     for (const [name, value, pattern] of cases) {
