@@ -11,6 +11,8 @@ import { planSettings } from "../supabase/functions/_shared/plans.ts";
 import { createStripe } from "../supabase/functions/_shared/stripe.ts";
 import type { SyncCursor } from "../supabase/functions/stripe-sync/cursor.ts";
 import {
+  addReport,
+  emptyReport,
   runSync,
   SyncBusyError,
   type SyncProgress,
@@ -59,25 +61,6 @@ async function environment(): Promise<
     notes.push(`database: deno task dev's embedded database on port ${port} (no SUPABASE_DB_URL)`);
   }
   return { get, notes };
-}
-
-function add(total: SyncReport, report: SyncReport): void {
-  for (
-    const key of [
-      "eventsReplayed",
-      "eventsMissing",
-      "subscriptionsChecked",
-      "profilesOutOfSync",
-      "profilesRepaired",
-      "unmatched",
-      "tasksDone",
-      "tasksFailed",
-    ] as const
-  ) {
-    total[key] += report[key];
-  }
-  total.drift.push(...report.drift.slice(0, 100 - total.drift.length));
-  total.done = report.done;
 }
 
 /** Writes progress on one line that is rewritten in place on a terminal. */
@@ -180,18 +163,7 @@ async function main(): Promise<number> {
   // report on stdout stays readable.
   const logger = createLogger((line) => console.error(line));
   const progress = progressWriter();
-  const total: SyncReport = {
-    done: false,
-    eventsReplayed: 0,
-    eventsMissing: 0,
-    subscriptionsChecked: 0,
-    profilesOutOfSync: 0,
-    profilesRepaired: 0,
-    unmatched: 0,
-    tasksDone: 0,
-    tasksFailed: 0,
-    drift: [],
-  };
+  const total = emptyReport();
   const started = performance.now();
   let pages = 0;
   let cursor: SyncCursor | undefined;
@@ -213,7 +185,7 @@ async function main(): Promise<number> {
           );
         },
       });
-      add(total, result.report);
+      addReport(total, result.report);
       cursor = result.cursor;
       pages += callPages;
     }

@@ -226,7 +226,8 @@ const STEPS: Record<SyncStep, StepUnit> = {
   catalog: catalogUnit,
 };
 
-function emptyReport(): SyncReport {
+/** A report with nothing counted yet: where a pass, or a run of whole passes, starts. */
+export function emptyReport(): SyncReport {
   return {
     done: false,
     eventsReplayed: 0,
@@ -239,6 +240,27 @@ function emptyReport(): SyncReport {
     tasksFailed: 0,
     drift: [],
   };
+}
+
+const REPORT_COUNTS = [
+  "eventsReplayed",
+  "eventsMissing",
+  "subscriptionsChecked",
+  "profilesOutOfSync",
+  "profilesRepaired",
+  "unmatched",
+  "tasksDone",
+  "tasksFailed",
+] as const;
+
+/**
+ * Adds one call's `report` to `total`, the sum over the calls of a pass: counts add up, drift
+ * keeps the first 100 differences, `done` is the last call's.
+ */
+export function addReport(total: SyncReport, report: SyncReport): void {
+  for (const key of REPORT_COUNTS) total[key] += report[key];
+  total.drift.push(...report.drift.slice(0, Math.max(0, MAX_DRIFT - total.drift.length)));
+  total.done = report.done;
 }
 
 /**
