@@ -204,7 +204,7 @@ async function main() {
   }
 
   const tokenHint = platform
-    ? `deno task token you@example.com`
+    ? `${port === LOCAL_PORTS.app ? "" : `PORT=${port} `}deno task token you@example.com`
     : "sign in through your Supabase project and use the session's access_token";
   const demo = platform
     ? [

@@ -40,6 +40,7 @@ begin
 
   if profiles is not null then
     drop trigger if exists billing_guard_profile_columns on public.profiles;
+    drop trigger if exists billing_guard_profile_truncate on public.profiles;
     drop policy if exists "billing: users read their own profile" on public.profiles;
     alter table public.profiles
       drop constraint if exists billing_profiles_stripe_customer_id_key,

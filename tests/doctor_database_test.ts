@@ -39,7 +39,7 @@ doctorTest(
           new RegExp(
             `^✗ Database not migrated: ${MIGRATIONS.length} of ${MIGRATIONS.length} migrations not applied \\(${
               MIGRATIONS.map((m) => m.version).join(", ")
-            }\\); missing 6 tables, 7 functions, 4 triggers, 2 policies → supabase db push$`,
+            }\\); missing 6 tables, 7 functions, 5 triggers, 2 policies → supabase db push$`,
           ),
         ],
         [

@@ -52,6 +52,7 @@ const FUNCTIONS = [
 /** [table, trigger]: the column guard and the tasks of auth users' sign-up, email and deletion. */
 const TRIGGERS: [string, string][] = [
   ["public.profiles", "billing_guard_profile_columns"],
+  ["public.profiles", "billing_guard_profile_truncate"],
   ["auth.users", "billing_on_auth_user_created"],
   ["auth.users", "billing_on_auth_user_email_changed"],
   ["auth.users", "billing_on_auth_user_deleted"],

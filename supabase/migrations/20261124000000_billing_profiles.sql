@@ -49,7 +49,8 @@ begin
   if found_name is null and to_regclass('public.profiles') is not null then
     select format('trigger "%s" on public.profiles', t.tgname) into found_name
     from pg_catalog.pg_trigger t
-    where t.tgrelid = 'public.profiles'::regclass and t.tgname = 'billing_guard_profile_columns';
+    where t.tgrelid = 'public.profiles'::regclass
+      and t.tgname in ('billing_guard_profile_columns', 'billing_guard_profile_truncate');
     if found_name is null then
       select format('policy "%s" on public.profiles', p.polname) into found_name
       from pg_catalog.pg_policy p
@@ -220,6 +221,14 @@ begin
       where r.rolname = current_user) then
     return case when tg_op = 'DELETE' then old else new end;
   end if;
+  -- TRUNCATE skips row triggers and row-level security: refused outright (older projects grant it
+  -- to anon and authenticated with `grant all`).
+  if tg_op = 'TRUNCATE' then
+    raise exception using
+      errcode = '42501',
+      message = 'public.profiles holds billing data: only the billing functions'' roles truncate it',
+      hint = 'Delete the auth users instead; their profiles go with them.';
+  end if;
   proposed := case when tg_op <> 'DELETE' then to_jsonb(new) end;
   previous := case when tg_op <> 'INSERT' then to_jsonb(old) end;
   foreach billing_column in array billing_columns loop
@@ -245,12 +254,15 @@ end;
 $$;
 
 comment on function public.billing_guard_profile_columns() is
-  'billing: refuses writes of billing columns by any role that does not bypass RLS.';
+  'billing: refuses writes of billing columns, and truncation, by any role that does not bypass RLS.';
 revoke execute on function public.billing_guard_profile_columns() from public, anon, authenticated;
 
 create trigger billing_guard_profile_columns
   before insert or update or delete on public.profiles
   for each row execute function public.billing_guard_profile_columns();
+create trigger billing_guard_profile_truncate
+  before truncate on public.profiles
+  for each statement execute function public.billing_guard_profile_columns();
 
 -- ---- 4. The ledger of applied Stripe events -------------------------------------------------------
 

@@ -5,7 +5,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
-select plan(34);
+select plan(38);
 
 insert into auth.users (id, email) values
   ('a1a1a1a1-0000-4000-8000-00000000a001', 'guard-alice@example.com'),
@@ -19,7 +19,7 @@ where id = 'a1a1a1a1-0000-4000-8000-00000000a001';
 delete from public.profiles where id = 'c3c3c3c3-0000-4000-8000-00000000c003';
 
 -- The widest a project could make it.
-grant select, insert, update, delete on public.profiles to anon, authenticated;
+grant select, insert, update, delete, truncate on public.profiles to anon, authenticated;
 create policy "test: anyone writes any profile" on public.profiles
   for all to anon, authenticated using (true) with check (true);
 create role billing_test_app nologin;
@@ -33,6 +33,9 @@ grant select, insert, update, delete on public.profiles to billing_test_owner;
 grant usage on schema extensions to billing_test_app, billing_test_owner;
 
 select has_trigger('public', 'profiles', 'billing_guard_profile_columns', 'the guard is on profiles');
+select has_trigger(
+  'public', 'profiles', 'billing_guard_profile_truncate', 'the truncate guard is on profiles'
+);
 
 -- ---- A signed-in user on their own row ---------------------------------------------------------
 set local role authenticated;
@@ -104,10 +107,21 @@ select lives_ok(
   'a signed-in user still deletes a profile without billing data, as the policies allow'
 );
 
+select throws_ok(
+  'truncate public.profiles',
+  '42501',
+  'public.profiles holds billing data: only the billing functions'' roles truncate it',
+  'a signed-in user cannot truncate the profiles, even with the grant'
+);
+
 -- ---- Anonymous -----------------------------------------------------------------------------------
 reset role;
 set local role anon;
 set local request.jwt.claims = '{"role":"anon"}';
+
+select throws_ok(
+  'truncate public.profiles', '42501', null, 'anon cannot truncate the profiles, even with the grant'
+);
 
 select throws_ok(
   $$update public.profiles set subscription_status = 'active'
@@ -192,6 +206,12 @@ select is(
    where tgrelid = 'public.profiles'::regclass and tgname = 'billing_guard_profile_columns'),
   1 | 2 | 4 | 8 | 16,
   'the guard fires before insert, update and delete, for each row'
+);
+select is(
+  (select tgtype::int & (1 | 2 | 32) from pg_catalog.pg_trigger
+   where tgrelid = 'public.profiles'::regclass and tgname = 'billing_guard_profile_truncate'),
+  2 | 32,
+  'the guard fires before truncate, for the statement'
 );
 select is(
   (select prosecdef from pg_catalog.pg_proc
