@@ -68,7 +68,7 @@ function describeSync(interval: number, secret: string | undefined): string {
   if (interval === 0) return "off (SYNC_INTERVAL_SECONDS=0)";
   if (secret === undefined) return "off: set BILLING_SYNC_SECRET to run a pass every minute";
   const shown = secret === LOCAL_SYNC_SECRET ? ` (Authorization: Bearer ${secret})` : "";
-  return `a pass every ${interval} s${shown}`;
+  return `a pass every ${interval} s, logged when it replays, repairs or fails${shown}`;
 }
 
 async function main() {
