@@ -71,6 +71,16 @@ function describeSync(interval: number, secret: string | undefined): string {
   return `a pass every ${interval} s, logged when it replays, repairs or fails${shown}`;
 }
 
+function portIsFree(port: number): boolean {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) return false;
+    throw error;
+  }
+}
+
 async function main() {
   if (Deno.args.includes("--help")) {
     console.log(
@@ -78,7 +88,16 @@ async function main() {
     );
     return;
   }
+  const env = await readDevEnv();
+  const get = (name: string) => env.get(name) || undefined;
+
+  const port = parsePort("PORT", get("PORT"), LOCAL_PORTS.app);
   if (Deno.args.includes("--reset")) {
+    // A running server keeps its files open: wiping them under it would corrupt its database.
+    if (!portIsFree(port)) {
+      console.error(`error: port ${port} is in use (deno task dev running?); stop it, then reset`);
+      Deno.exit(1);
+    }
     await Deno.remove(DATA_DIR, { recursive: true }).catch((error) => {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     });
@@ -86,10 +105,6 @@ async function main() {
   }
   await Deno.mkdir(DATA_DIR, { recursive: true });
 
-  const env = await readDevEnv();
-  const get = (name: string) => env.get(name) || undefined;
-
-  const port = parsePort("PORT", get("PORT"), LOCAL_PORTS.app);
   const baseUrl = `http://127.0.0.1:${port}`;
   const defaults: string[] = [];
   const cleanups: (() => Promise<void>)[] = [];

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { connect } from "../dev/postgres.ts";
 import {
+  baseEnv,
   freePorts,
   SKIPPED_ON_SERVER_RUNS,
   startDev,
   statusOf,
+  taskArgs,
   taskToken,
 } from "./_support/dev_process.ts";
 import { freePort } from "./_support/ports.ts";
@@ -121,4 +123,28 @@ Deno.test({
       await Deno.remove(dataDir, { recursive: true });
     }
   },
+});
+
+Deno.test("deno task dev --reset refuses while its port is in use, and keeps the data", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "billing-dev-" });
+  const kept = `${dataDir}/kept`;
+  await Deno.writeTextFile(kept, "a running server's file");
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: await taskArgs("dev", ["--reset"]),
+      cwd: new URL("..", import.meta.url).pathname,
+      clearEnv: true,
+      env: { ...baseEnv(), NO_COLOR: "1", DEV_DATA_DIR: dataDir, PORT: String(busy.addr.port) },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 1, stderr);
+    assert.match(stderr, new RegExp(`port ${busy.addr.port} is in use`));
+    assert.equal(await Deno.readTextFile(kept), "a running server's file");
+  } finally {
+    busy.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
 });
