@@ -340,6 +340,8 @@ async function render(session) {
   state.session = session;
   $("account").hidden = !session;
   $("account-email").textContent = session?.user.email ?? "";
+  // On a phone a long email is cut short with an ellipsis: the whole of it on hover.
+  $("account-email").title = session?.user.email ?? "";
   if (!session) {
     state.profile = null;
     $("code-form").hidden = true;
