@@ -374,6 +374,10 @@ async function render(session) {
 // supabase-js calls this on sign-in, sign-out and token refresh. Work that calls supabase-js
 // again is deferred out of the callback, as its documentation asks.
 supabase.auth.onAuthStateChange((event, session) => {
+  // Signed out, the page is the plans and sign-in at `/`, whatever page it was.
+  if (event === "SIGNED_OUT" && location.pathname + location.search !== "/") {
+    history.replaceState(null, "", "/");
+  }
   if (event === "SIGNED_IN" || event === "SIGNED_OUT" || event === "INITIAL_SESSION") {
     setTimeout(() => render(session), 0);
   } else {
