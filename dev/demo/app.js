@@ -8,7 +8,7 @@ const supabase = globalThis.supabase.createClient(SUPABASE_URL, SUPABASE_PUBLISH
 /** Statuses in which the user has a subscription to manage (the checkout refuses a second). */
 const LIVE_STATUSES = new Set(["active", "trialing", "past_due", "unpaid", "paused"]);
 const PROFILE_COLUMNS = "id, email, stripe_customer_id, subscription_status, price_id, " +
-  "current_period_end, cancel_at_period_end, cancel_at, trial_end, entitlements";
+  "current_period_end, cancel_at_period_end, cancel_at, canceled_at, trial_end, entitlements";
 const PLAN_COLUMNS = "price_id, name, description, unit_amount, currency, interval, " +
   "interval_count, trial_days, features, is_default";
 const POLL_MS = 1000;
@@ -257,8 +257,22 @@ function planName(priceId) {
   return `${plan.name}${amount} ${intervalLabel(plan)}`;
 }
 
+/**
+ * When a canceled subscription ended. A cancellation scheduled for a time now past ended then;
+ * otherwise it ended when it was canceled (Stripe's `canceled_at`).
+ */
+function endedAt(profile) {
+  const scheduled = profile.cancel_at && new Date(profile.cancel_at);
+  if (scheduled && scheduled.getTime() <= Date.now()) return profile.cancel_at;
+  return profile.canceled_at ?? profile.cancel_at;
+}
+
 function periodOf(profile) {
   const status = profile.subscription_status;
+  if (status === "canceled") {
+    const end = endedAt(profile);
+    return end ? ["Ended on", end] : undefined;
+  }
   if (status === "trialing" && profile.trial_end) return ["Trial ends", profile.trial_end];
   if (!LIVE_STATUSES.has(status)) return undefined;
   if (profile.cancel_at_period_end) return ["Cancels on", profile.current_period_end];
@@ -284,6 +298,9 @@ function renderDashboard() {
     ...entitlements.map((key) => element("li", { class: "chip", text: featureLabel(key) })),
   );
   $("no-entitlements").hidden = entitlements.length > 0;
+  $("no-entitlements").textContent = status === "canceled"
+    ? "None: your plan has ended."
+    : "None yet: they arrive with a paid plan.";
   $("manage").hidden = !profile.stripe_customer_id;
   $("manage").classList.toggle("primary", live);
   $("payment-method").hidden = !live;
