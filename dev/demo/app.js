@@ -12,6 +12,8 @@ const PROFILE_COLUMNS = "id, email, stripe_customer_id, subscription_status, pri
 const PLAN_COLUMNS = "price_id, name, description, unit_amount, currency, interval, " +
   "interval_count, trial_days, features, is_default";
 const POLL_MS = 1000;
+/** Where the demo notes, before leaving for the portal, that it went there (per tab). */
+const PORTAL_MARK = "demo.portal";
 /** Words that read better in capitals when a feature's lookup key becomes a label. */
 const ACRONYMS = new Map([["api", "API"], ["sso", "SSO"], ["ai", "AI"], ["cli", "CLI"]]);
 
@@ -342,7 +344,19 @@ async function openPortal(button, body) {
     showError(await functionError(error));
     return;
   }
+  // The portal comes back to the plain /dashboard: the mark says where the user was.
+  sessionStorage.setItem(PORTAL_MARK, body?.flow ?? "home");
   location.assign(data.url);
+}
+
+/** The notice for a return from the portal, once, or undefined when the user was not there. */
+function takePortalNotice() {
+  const flow = sessionStorage.getItem(PORTAL_MARK);
+  sessionStorage.removeItem(PORTAL_MARK);
+  if (flow === null) return undefined;
+  return flow === "payment_method_update"
+    ? "Back from billing. A card saved there pays your next invoice."
+    : "Back from billing. What you changed there shows here once Stripe's webhook arrives.";
 }
 
 $("manage").addEventListener("click", (event) => openPortal(event.currentTarget, undefined));
@@ -376,6 +390,8 @@ async function render(session) {
   const url = new URL(location.href);
   const checkout = url.searchParams.get("checkout");
   if (checkout === "canceled") showNotice("Checkout canceled: nothing was charged.");
+  const back = takePortalNotice();
+  if (back) showNotice(back);
   const live = LIVE_STATUSES.has(state.profile?.subscription_status);
   if (url.pathname === "/dashboard" || live) {
     if (url.pathname !== "/dashboard") history.replaceState(null, "", "/dashboard");
