@@ -12,6 +12,8 @@ const PROFILE_COLUMNS = "id, email, stripe_customer_id, subscription_status, pri
 const PLAN_COLUMNS = "price_id, name, description, unit_amount, currency, interval, " +
   "interval_count, trial_days, features, is_default";
 const POLL_MS = 1000;
+/** How long the dashboard waits, after Checkout, for the webhook before it says none came. */
+const CHECKOUT_WAIT_MS = 20_000;
 /** Where the demo notes, before leaving for the portal, that it went there (per tab). */
 const PORTAL_MARK = "demo.portal";
 /** Words that read better in capitals when a feature's lookup key becomes a label. */
@@ -25,6 +27,8 @@ const state = {
   interval: "month",
   poll: undefined,
   view: undefined,
+  /** When this page, signed in, began waiting for a Checkout's subscription. */
+  checkoutSince: 0,
 };
 
 // ---- small helpers ------------------------------------------------------------------------------
@@ -308,13 +312,20 @@ function renderDashboard() {
   $("payment-method").hidden = !live;
   $("choose-plan").hidden = live;
   const url = new URL(location.href);
-  if (url.searchParams.get("checkout") === "success") {
-    showNotice(
-      live
-        ? "You're subscribed. Thank you!"
-        : "Payment received: waiting for Stripe's confirmation…",
-    );
+  if (url.searchParams.get("checkout") === "success") showNotice(checkoutNotice(live));
+}
+
+/** What the dashboard says after Checkout: subscribed, waiting, or (after a while) why not. */
+function checkoutNotice(live) {
+  if (live) return "You're subscribed. Thank you!";
+  if (Date.now() - state.checkoutSince < CHECKOUT_WAIT_MS) {
+    return "Payment received: waiting for Stripe's confirmation…";
   }
+  // The success URL says a payment was made, not for whom: perhaps for someone else.
+  const example = LOCAL_TEST_MODE ? " (for example with a token from deno task token)" : "";
+  return `No subscription has reached ${state.session.user.email} yet. It shows here by ` +
+    `itself when Stripe's webhook arrives; a payment made for another user${example} shows ` +
+    "when you sign in as that user.";
 }
 
 function startPolling() {
@@ -368,16 +379,28 @@ $("payment-method").addEventListener(
 // ---- what to show ------------------------------------------------------------------------------
 
 async function render(session) {
+  // Notices and the wait for a Checkout belong to one user: another user starts afresh.
+  if (session?.user.id !== state.session?.user.id) {
+    state.checkoutSince = Date.now();
+    showNotice();
+    showError();
+  }
   state.session = session;
   $("account").hidden = !session;
   $("account-email").textContent = session?.user.email ?? "";
   // On a phone a long email is cut short with an ellipsis: the whole of it on hover.
   $("account-email").title = session?.user.email ?? "";
+  const url = new URL(location.href);
+  const checkout = url.searchParams.get("checkout");
+  if (checkout === "canceled") showNotice("Checkout canceled: nothing was charged.");
   if (!session) {
     state.profile = null;
     $("code-form").hidden = true;
     $("local-mail").hidden = true;
     $("email-form").hidden = false;
+    if (checkout === "success") {
+      showNotice("Payment received. Sign in as the account you paid for to see it.");
+    }
     show("sign-in");
     return;
   }
@@ -387,9 +410,6 @@ async function render(session) {
     showError(error.message);
     return;
   }
-  const url = new URL(location.href);
-  const checkout = url.searchParams.get("checkout");
-  if (checkout === "canceled") showNotice("Checkout canceled: nothing was charged.");
   const back = takePortalNotice();
   if (back) showNotice(back);
   const live = LIVE_STATUSES.has(state.profile?.subscription_status);
