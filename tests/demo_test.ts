@@ -1,8 +1,9 @@
 /**
  * The demo app of `deno task dev`, from outside, in Chromium, as a newcomer clicks through it:
  * sign in with an email code, pick a plan, pay on the emulator's page, watch the dashboard turn
- * active by itself, open the portal, cancel, see it reflected, sign out. No page may log an
- * error or fail a request. A screenshot of every step goes to test-artifacts/demo-*.png.
+ * active by itself, open the portal, cancel, see it reflected, sign out; then, on a phone, come
+ * back from a Checkout paid for another user. No page may log an error or fail a request. A
+ * screenshot of every step goes to test-artifacts/demo-*.png.
  */
 import assert from "node:assert/strict";
 import type { Page } from "npm:playwright-core@1.65.1";
@@ -42,7 +43,7 @@ async function shoot(page: Page, step: string): Promise<void> {
 
 Deno.test({
   name:
-    "a newcomer signs in on the demo, pays for a plan, sees it active without reloading, and cancels in the portal",
+    "a newcomer signs in on the demo, pays for a plan, sees it active without reloading, cancels in the portal, and is told whom a Checkout paid elsewhere is for",
   ignore: !hasChromium() || SKIPPED_ON_SERVER_RUNS,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -126,19 +127,26 @@ Deno.test({
       assert.equal(navigations, 0);
       await shoot(page, "07-dashboard-active");
 
-      // "Update payment method" opens the portal; back to the dashboard.
+      // "Update payment method" opens the portal; saving a card comes back and says so.
       await page.getByRole("button", { name: "Update payment method" }).click();
       await page.waitForURL(/\/p\/session\//, { timeout: STEP_MS });
       await shoot(page, "08-payment-method");
-      await page.goBack();
+      await page.getByRole("button", { name: "Save card" }).click();
+      await page.waitForURL(new RegExp(`^${dev.baseUrl}/dashboard$`));
       await page.locator("#status", { hasText: /^active$/ }).waitFor({ timeout: STEP_MS });
+      assert.match(await page.locator("#notice").innerText(), /^Back from billing\. A card saved/);
 
       // "Manage billing": cancel in the portal, return, and the dashboard says so.
       await page.getByRole("button", { name: "Manage billing" }).click();
       await page.waitForURL(/\/p\/session\//, { timeout: STEP_MS });
       await shoot(page, "09-portal");
+      // Nothing is due on a paid subscription: no "Pay now", only a test renewal that says so.
+      assert.equal(await page.getByRole("button", { name: "Pay now" }).count(), 0);
+      assert.ok(await page.getByRole("button", { name: "Renew now (test)" }).isVisible());
       await page.getByRole("button", { name: "Cancel now" }).click();
       await page.getByText("Canceled on").waitFor();
+      assert.equal(await page.getByText("Current period ends").count(), 0);
+      assert.equal(await page.getByText("Fail next payment").count(), 0);
       await shoot(page, "10-portal-canceled");
       await page.getByRole("button", { name: "Return" }).click();
       await page.waitForURL(new RegExp(`^${dev.baseUrl}/dashboard$`));
@@ -149,11 +157,62 @@ Deno.test({
         await page.getByRole("button", { name: "Update payment method" }).isVisible(),
         false,
       );
+      assert.match(await page.locator("#notice").innerText(), /^Back from billing\./);
+      assert.equal(await page.locator("#period-label").innerText(), "Ended on");
+      assert.match(await page.locator("#period").innerText(), /^[A-Z][a-z]{2} \d{1,2}, \d{4}$/);
+      assert.equal(
+        await page.locator("#no-entitlements").innerText(),
+        "None: your plan has ended.",
+      );
       await shoot(page, "11-dashboard-canceled");
 
+      // Signing out goes to the plans and sign-in at `/`.
       await page.getByRole("button", { name: "Sign out" }).click();
       await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      assert.equal(page.url(), `${dev.baseUrl}/`);
+      assert.equal(await page.locator("#notice").isVisible(), false);
       await shoot(page, "12-signed-out");
+
+      // A Checkout paid from the terminal for another user comes back to this browser, on a
+      // phone. Signed out, the page says whom to sign in as; signed in as someone else, the
+      // wait ends (the page's clock is moved on) with why nothing arrived.
+      const phone = await browser.newPage({
+        locale: "en-US",
+        viewport: { width: 390, height: 844 },
+      });
+      problems.push(...watchForProblems(phone, dev.baseUrl));
+      await phone.clock.install();
+      await phone.goto(`${dev.baseUrl}/dashboard?checkout=success&session_id=cs_elsewhere`);
+      await phone.getByRole("heading", { name: "Sign in" }).waitFor();
+      assert.equal(
+        await phone.locator("#notice").innerText(),
+        "Payment received. Sign in as the account you paid for to see it.",
+      );
+      await shoot(phone, "13-phone-paid-signed-out");
+      await phone.getByLabel("Email address").fill("someone.else@example.com");
+      await phone.getByRole("button", { name: "Send me a code" }).click();
+      await phone.locator("#local-code").waitFor();
+      await phone.getByLabel("Six-digit code").fill(await phone.locator("#local-code").innerText());
+      await phone.getByRole("button", { name: "Sign in" }).click();
+      await phone.getByRole("heading", { name: "Your subscription" }).waitFor();
+      assert.match(await phone.locator("#notice").innerText(), /waiting for Stripe/);
+      await phone.clock.fastForward(21_000);
+      await phone.locator("#notice", { hasText: "No subscription has reached" }).waitFor({
+        timeout: STEP_MS,
+      });
+      assert.match(
+        await phone.locator("#notice").innerText(),
+        /^No subscription has reached someone\.else@example\.com yet\..*another user \(for example with a token from deno task token\) shows when you sign in as that user\.$/,
+      );
+      // The header keeps one line: the brand unbroken, the email and "Sign out" side by side.
+      const brand = await phone.locator(".brand").boundingBox();
+      const email = await phone.locator("#account-email").boundingBox();
+      const signOut = await phone.getByRole("button", { name: "Sign out" }).boundingBox();
+      assert.ok(brand && email && signOut);
+      assert.ok(brand.height < 2 * email.height, `brand is ${brand.height}px high`);
+      assert.ok(Math.abs(email.y + email.height / 2 - (signOut.y + signOut.height / 2)) < 4);
+      assert.ok(signOut.x + signOut.width <= 390);
+      await shoot(phone, "14-phone-other-user");
 
       assert.deepEqual(problems, []);
     } finally {

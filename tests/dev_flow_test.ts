@@ -89,12 +89,13 @@ Deno.test({
           "Cancel at period end",
           "Cancel now",
           "Fail next payment",
-          "Pay now",
+          "Renew now (test)",
           "Return",
         ]
       ) {
         assert.ok(portalPage.includes(label), label);
       }
+      assert.ok(!portalPage.includes("Pay now"), "no Pay now on a paid subscription");
 
       // Stop and start again: the user and the subscription are still there.
       await dev.stop();

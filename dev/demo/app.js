@@ -8,10 +8,14 @@ const supabase = globalThis.supabase.createClient(SUPABASE_URL, SUPABASE_PUBLISH
 /** Statuses in which the user has a subscription to manage (the checkout refuses a second). */
 const LIVE_STATUSES = new Set(["active", "trialing", "past_due", "unpaid", "paused"]);
 const PROFILE_COLUMNS = "id, email, stripe_customer_id, subscription_status, price_id, " +
-  "current_period_end, cancel_at_period_end, cancel_at, trial_end, entitlements";
+  "current_period_end, cancel_at_period_end, cancel_at, canceled_at, trial_end, entitlements";
 const PLAN_COLUMNS = "price_id, name, description, unit_amount, currency, interval, " +
   "interval_count, trial_days, features, is_default";
 const POLL_MS = 1000;
+/** How long the dashboard waits, after Checkout, for the webhook before it says none came. */
+const CHECKOUT_WAIT_MS = 20_000;
+/** Where the demo notes, before leaving for the portal, that it went there (per tab). */
+const PORTAL_MARK = "demo.portal";
 /** Words that read better in capitals when a feature's lookup key becomes a label. */
 const ACRONYMS = new Map([["api", "API"], ["sso", "SSO"], ["ai", "AI"], ["cli", "CLI"]]);
 
@@ -23,6 +27,8 @@ const state = {
   interval: "month",
   poll: undefined,
   view: undefined,
+  /** When this page, signed in, began waiting for a Checkout's subscription. */
+  checkoutSince: 0,
 };
 
 // ---- small helpers ------------------------------------------------------------------------------
@@ -257,8 +263,22 @@ function planName(priceId) {
   return `${plan.name}${amount} ${intervalLabel(plan)}`;
 }
 
+/**
+ * When a canceled subscription ended. A cancellation scheduled for a time now past ended then;
+ * otherwise it ended when it was canceled (Stripe's `canceled_at`).
+ */
+function endedAt(profile) {
+  const scheduled = profile.cancel_at && new Date(profile.cancel_at);
+  if (scheduled && scheduled.getTime() <= Date.now()) return profile.cancel_at;
+  return profile.canceled_at ?? profile.cancel_at;
+}
+
 function periodOf(profile) {
   const status = profile.subscription_status;
+  if (status === "canceled") {
+    const end = endedAt(profile);
+    return end ? ["Ended on", end] : undefined;
+  }
   if (status === "trialing" && profile.trial_end) return ["Trial ends", profile.trial_end];
   if (!LIVE_STATUSES.has(status)) return undefined;
   if (profile.cancel_at_period_end) return ["Cancels on", profile.current_period_end];
@@ -284,18 +304,28 @@ function renderDashboard() {
     ...entitlements.map((key) => element("li", { class: "chip", text: featureLabel(key) })),
   );
   $("no-entitlements").hidden = entitlements.length > 0;
+  $("no-entitlements").textContent = status === "canceled"
+    ? "None: your plan has ended."
+    : "None yet: they arrive with a paid plan.";
   $("manage").hidden = !profile.stripe_customer_id;
   $("manage").classList.toggle("primary", live);
   $("payment-method").hidden = !live;
   $("choose-plan").hidden = live;
   const url = new URL(location.href);
-  if (url.searchParams.get("checkout") === "success") {
-    showNotice(
-      live
-        ? "You're subscribed. Thank you!"
-        : "Payment received: waiting for Stripe's confirmation…",
-    );
+  if (url.searchParams.get("checkout") === "success") showNotice(checkoutNotice(live));
+}
+
+/** What the dashboard says after Checkout: subscribed, waiting, or (after a while) why not. */
+function checkoutNotice(live) {
+  if (live) return "You're subscribed. Thank you!";
+  if (Date.now() - state.checkoutSince < CHECKOUT_WAIT_MS) {
+    return "Payment received: waiting for Stripe's confirmation…";
   }
+  // The success URL says a payment was made, not for whom: perhaps for someone else.
+  const example = LOCAL_TEST_MODE ? " (for example with a token from deno task token)" : "";
+  return `No subscription has reached ${state.session.user.email} yet. It shows here by ` +
+    `itself when Stripe's webhook arrives; a payment made for another user${example} shows ` +
+    "when you sign in as that user.";
 }
 
 function startPolling() {
@@ -325,7 +355,19 @@ async function openPortal(button, body) {
     showError(await functionError(error));
     return;
   }
+  // The portal comes back to the plain /dashboard: the mark says where the user was.
+  sessionStorage.setItem(PORTAL_MARK, body?.flow ?? "home");
   location.assign(data.url);
+}
+
+/** The notice for a return from the portal, once, or undefined when the user was not there. */
+function takePortalNotice() {
+  const flow = sessionStorage.getItem(PORTAL_MARK);
+  sessionStorage.removeItem(PORTAL_MARK);
+  if (flow === null) return undefined;
+  return flow === "payment_method_update"
+    ? "Back from billing. A card saved there pays your next invoice."
+    : "Back from billing. What you changed there shows here once Stripe's webhook arrives.";
 }
 
 $("manage").addEventListener("click", (event) => openPortal(event.currentTarget, undefined));
@@ -337,14 +379,28 @@ $("payment-method").addEventListener(
 // ---- what to show ------------------------------------------------------------------------------
 
 async function render(session) {
+  // Notices and the wait for a Checkout belong to one user: another user starts afresh.
+  if (session?.user.id !== state.session?.user.id) {
+    state.checkoutSince = Date.now();
+    showNotice();
+    showError();
+  }
   state.session = session;
   $("account").hidden = !session;
   $("account-email").textContent = session?.user.email ?? "";
+  // On a phone a long email is cut short with an ellipsis: the whole of it on hover.
+  $("account-email").title = session?.user.email ?? "";
+  const url = new URL(location.href);
+  const checkout = url.searchParams.get("checkout");
+  if (checkout === "canceled") showNotice("Checkout canceled: nothing was charged.");
   if (!session) {
     state.profile = null;
     $("code-form").hidden = true;
     $("local-mail").hidden = true;
     $("email-form").hidden = false;
+    if (checkout === "success") {
+      showNotice("Payment received. Sign in as the account you paid for to see it.");
+    }
     show("sign-in");
     return;
   }
@@ -354,9 +410,8 @@ async function render(session) {
     showError(error.message);
     return;
   }
-  const url = new URL(location.href);
-  const checkout = url.searchParams.get("checkout");
-  if (checkout === "canceled") showNotice("Checkout canceled: nothing was charged.");
+  const back = takePortalNotice();
+  if (back) showNotice(back);
   const live = LIVE_STATUSES.has(state.profile?.subscription_status);
   if (url.pathname === "/dashboard" || live) {
     if (url.pathname !== "/dashboard") history.replaceState(null, "", "/dashboard");
@@ -372,6 +427,10 @@ async function render(session) {
 // supabase-js calls this on sign-in, sign-out and token refresh. Work that calls supabase-js
 // again is deferred out of the callback, as its documentation asks.
 supabase.auth.onAuthStateChange((event, session) => {
+  // Signed out, the page is the plans and sign-in at `/`, whatever page it was.
+  if (event === "SIGNED_OUT" && location.pathname + location.search !== "/") {
+    history.replaceState(null, "", "/");
+  }
   if (event === "SIGNED_IN" || event === "SIGNED_OUT" || event === "INITIAL_SESSION") {
     setTimeout(() => render(session), 0);
   } else {

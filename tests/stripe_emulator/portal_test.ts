@@ -43,13 +43,17 @@ Deno.test("the portal page shows the subscription and its buttons act on it", as
     let { html } = await page(url);
     assert.match(html, /Pro — \$10\.00 \/ month/);
     assert.match(html, />active</);
+    // Nothing is due on a paid subscription: no "Pay now", and the renewal says what it does.
     assert.deepEqual(buttons(html), [
       "Cancel at period end",
       "Cancel now",
       "Fail next payment",
-      "Pay now",
+      "Renew now (test)",
       "Return",
     ]);
+    assert.doesNotMatch(html, /class="primary"/);
+    assert.match(html, /“Renew now \(test\)” ends the period now/);
+    assert.doesNotMatch(html, /Pay now/);
 
     const steps: [string, (sub: Stripe.Subscription) => void][] = [
       ["cancel-at-period-end", (sub) => assert.equal(sub.cancel_at_period_end, true)],
@@ -69,10 +73,21 @@ Deno.test("the portal page shows the subscription and its buttons act on it", as
         assert.equal(buttons(html)[0], "Don't cancel");
         assert.match(html, /Cancels on/);
       }
+      if (action === "fail-next-payment") {
+        // Now something is due: "Pay now" is the primary action, and the amount shows.
+        ({ html } = await page(url));
+        assert.deepEqual(buttons(html).slice(2, 4), ["Fail next payment", "Pay now"]);
+        assert.match(html, /class="primary">Pay now</);
+        assert.match(html, /<dt>Amount due<\/dt><dd>\$10\.00<\/dd>/);
+        assert.match(html, /“Pay now” pays what is due/);
+      }
     }
+    // Canceled: when it ended, and no period, renewal or footnote about buttons that are gone.
     ({ html } = await page(url));
     assert.match(html, />canceled</);
     assert.deepEqual(buttons(html), ["Return"]);
+    assert.match(html, /<dt>Canceled on<\/dt><dd>[A-Z][a-z]+ \d{1,2}, \d{4}<\/dd>/);
+    assert.doesNotMatch(html, /Current period ends|Renews automatically|class="note">“/);
 
     const back = await submit(url, "return");
     assert.equal(back.status, 303);

@@ -82,6 +82,33 @@ function flowSubscription(
 
 // ---- home page ---------------------------------------------------------------------------------
 
+/** Statuses the emulator renews (`renew` refuses the others). */
+const RENEWABLE = new Set(["active", "trialing", "past_due", "unpaid"]);
+
+/** The test buttons that move money, each with the footnote that says what it does. */
+function paymentControls(
+  action: string,
+  subscription: Stripe.Subscription,
+  due: boolean,
+): { buttons: string[]; notes: string[] } {
+  const buttons: string[] = [];
+  const notes: string[] = [];
+  if (RENEWABLE.has(subscription.status)) {
+    buttons.push(postButton(action, "Fail next payment", "action", "fail-next-payment"));
+    notes.push("“Fail next payment” renews now with a declined card");
+  }
+  // The same action either way: it pays an open invoice, else renews. Only a payment due earns
+  // the prominent "Pay now"; on a paid subscription it says that it charges a new period.
+  if (due) {
+    buttons.push(postButton(action, "Pay now", "action", "pay-now", "primary"));
+    notes.push("“Pay now” pays what is due with a good card");
+  } else if (RENEWABLE.has(subscription.status)) {
+    buttons.push(postButton(action, "Renew now (test)", "action", "pay-now"));
+    notes.push("“Renew now (test)” ends the period now and charges the next with a good card");
+  }
+  return { buttons, notes };
+}
+
 function homePage(state: StripeState, session: Stripe.BillingPortal.Session, error?: string) {
   const action = home(session.id);
   const subscription = subscriptionOf(state, session.customer);
@@ -97,20 +124,25 @@ function homePage(state: StripeState, session: Stripe.BillingPortal.Session, err
   const item = subscription.items.data[0];
   const price = item?.price;
   const invoice = openInvoice(state, subscription);
-  let cancelState = "Renews automatically";
-  if (ended(subscription)) cancelState = `Canceled on ${date(subscription.ended_at)}`;
-  else if (subscription.cancel_at !== null) {
-    cancelState = `Cancels on ${date(subscription.cancel_at)}`;
-  }
   const trialing = subscription.status === "trialing";
+  const facts: [string, string][] = ended(subscription)
+    ? [["Canceled on", date(subscription.ended_at)]]
+    : [
+      [
+        trialing ? "Trial ends" : "Current period ends",
+        date(trialing ? subscription.trial_end : item?.current_period_end),
+      ],
+      [
+        "Cancellation",
+        subscription.cancel_at === null
+          ? "Renews automatically"
+          : `Cancels on ${date(subscription.cancel_at)}`,
+      ],
+    ];
   const rows = [
     ["Plan", price ? `${productOf(state, price)} — ${priceLabel(price)}` : "—"],
     ["Status", ""],
-    [
-      trialing ? "Trial ends" : "Current period ends",
-      date(trialing ? subscription.trial_end : item?.current_period_end),
-    ],
-    ["Cancellation", cancelState],
+    ...facts,
     ...(invoice ? [["Amount due", formatAmount(invoice.amount_remaining, invoice.currency)]] : []),
   ].map(([label, value]) =>
     label === "Status"
@@ -120,22 +152,32 @@ function homePage(state: StripeState, session: Stripe.BillingPortal.Session, err
       : `<dt>${escapeHtml(label)}</dt><dd>${escapeHtml(value)}</dd>`
   ).join("\n");
 
-  const controls = ended(subscription) ? [returnButton] : [
+  if (ended(subscription)) {
+    return page(
+      "Billing",
+      `${top}<dl>\n${rows}\n</dl>\n<div class="actions">\n${returnButton}\n</div>`,
+      error ? 400 : 200,
+    );
+  }
+  const due = invoice !== undefined || subscription.status === "past_due" ||
+    subscription.status === "unpaid";
+  const payment = paymentControls(action, subscription, due);
+  const controls = [
     subscription.cancel_at_period_end
       ? postButton(action, "Don't cancel", "action", "dont-cancel")
       : postButton(action, "Cancel at period end", "action", "cancel-at-period-end"),
     postButton(action, "Cancel now", "action", "cancel-now", "danger"),
-    postButton(action, "Fail next payment", "action", "fail-next-payment"),
-    postButton(action, "Pay now", "action", "pay-now", "primary"),
+    ...payment.buttons,
     linkButton(`${action}/subscription_update`, "Change plan"),
     linkButton(`${action}/payment_method_update`, "Update payment method"),
     returnButton,
   ];
+  const notes = payment.notes.length > 0
+    ? `\n<p class="note">${escapeHtml(`${payment.notes.join("; ")}.`)}</p>`
+    : "";
   return page(
     "Billing",
-    `${top}<dl>\n${rows}\n</dl>\n<div class="actions">\n${controls.join("\n")}\n</div>
-<p class="note">“Fail next payment” renews now with a declined card; “Pay now” pays what is due
-or renews now with a good card.</p>`,
+    `${top}<dl>\n${rows}\n</dl>\n<div class="actions">\n${controls.join("\n")}\n</div>${notes}`,
     error ? 400 : 200,
   );
 }
