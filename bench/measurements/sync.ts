@@ -32,8 +32,17 @@ interface PassFigures {
   peakMiB: number;
 }
 
-/** Pages through every subscription with the SDK, as the pass does: the emulator's own time. */
+/**
+ * Pages through every subscription with the SDK, as the pass does: the emulator's own time, the
+ * faster of two listings (the first also compiles the emulator's paging).
+ */
 async function listAll(env: BenchEnvironment): Promise<{ ms: number; pages: number }> {
+  const first = await listOnce(env);
+  const second = await listOnce(env);
+  return first.ms < second.ms ? first : second;
+}
+
+async function listOnce(env: BenchEnvironment): Promise<{ ms: number; pages: number }> {
   let pages = 0;
   const ms = await timedCall(async () => {
     let after: string | undefined;
@@ -247,7 +256,7 @@ function syncTable(rows: Row[]): Table {
       "corrupted in SQL, half a subscription edited at Stripe without an event) and a second " +
       "pass repairs them. A pass is as many calls of the function as it takes (at most 10 list " +
       "pages a call). Emulator list: the same subscriptions paged with the SDK " +
-      '(`subscriptions.list({status: "all", limit: 100})`) from the bench process. List pages: ' +
+      '(`subscriptions.list({status: "all", limit: 100})`) from the bench process, the faster of two. List pages: ' +
       "lists that name no one subscription or customer (subscriptions, events, the catalog's " +
       "features). Calls for drifted or unchanged: Stripe calls that name such a subscription or " +
       "its customer (the re-read, the entitlements read). Other: single objects of the catalog " +
