@@ -19,6 +19,13 @@ export const SITE_URL = "http://app.localhost:3000";
 export const SUPABASE_URL = "http://127.0.0.1:54321";
 export const STRIPE_SECRET_KEY = "sk_test_bench";
 export const WEBHOOK_SECRET = "whsec_bench_secret";
+export const SYNC_SECRET = "bench-sync-secret-0123456789";
+
+/** How the environment is set up. */
+export interface EnvironmentOptions {
+  /** Every Stripe API answer of the emulator waits this long first (Stripe's round trip). */
+  stripeLatencyMs: number;
+}
 
 /** A signed-in user. */
 export interface BenchUser {
@@ -34,6 +41,9 @@ export interface Subscriber extends BenchUser {
 
 /** Everything the bench drives. */
 export interface BenchEnvironment {
+  options: EnvironmentOptions;
+  /** True on a PostgreSQL server (DATABASE_URL), false on embedded PGlite. */
+  onServer: boolean;
   databaseKind: string;
   databaseUrl: string;
   sql: Sql;
@@ -50,7 +60,7 @@ export interface BenchEnvironment {
 }
 
 /** Starts the environment; `close()` stops and drops all of it. */
-export async function startEnvironment(): Promise<BenchEnvironment> {
+export async function startEnvironment(options: EnvironmentOptions): Promise<BenchEnvironment> {
   const serverUrl = Deno.env.get("DATABASE_URL") || undefined;
   const database: StartedDatabase = await startDatabase({ serverUrl });
   const closers: (() => Promise<void>)[] = [database.close];
@@ -58,7 +68,10 @@ export async function startEnvironment(): Promise<BenchEnvironment> {
     for (const close of closers.reverse()) await close().catch(() => {});
   };
   try {
-    const stripeServer = await startStripeEmulator({ secretKey: STRIPE_SECRET_KEY });
+    const stripeServer = await startStripeEmulator({
+      secretKey: STRIPE_SECRET_KEY,
+      latencyMs: options.stripeLatencyMs,
+    });
     closers.push(stripeServer.close);
     const apiUrl = new URL(stripeServer.url);
     const stripe = createStripe({
@@ -79,6 +92,8 @@ export async function startEnvironment(): Promise<BenchEnvironment> {
       }));
 
     return {
+      options,
+      onServer: serverUrl !== undefined,
       databaseKind: serverUrl ? "PostgreSQL server (DATABASE_URL)" : "embedded PGlite",
       databaseUrl: database.url,
       sql,
@@ -94,6 +109,7 @@ export async function startEnvironment(): Promise<BenchEnvironment> {
         SUPABASE_JWKS: JSON.stringify(issuer.jwks),
         SUPABASE_DB_URL: database.url,
         STRIPE_API_URL: stripeServer.url,
+        BILLING_SYNC_SECRET: SYNC_SECRET,
       },
       createUsers,
       async createSubscribers(count) {

@@ -5,6 +5,11 @@ export function median(values: readonly number[]): number {
   return percentile(values, 50);
 }
 
+/** The median of `values[i] / references[i]`: a ratio that noise common to a pair cancels out of. */
+export function medianOfRatios(values: readonly number[], references: readonly number[]): number {
+  return median(values.map((value, i) => value / (references[i] ?? NaN)));
+}
+
 /** The p-th percentile by linear interpolation between closest ranks; NaN when empty. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
@@ -80,6 +85,14 @@ async function readStatusMiB(pid: number, field: string): Promise<number> {
   return Number(match[1]) / 1024;
 }
 
+/** A port nothing listens on now, on 127.0.0.1. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
 /** True when nothing listens on `port` (all interfaces). */
 export function portIsFree(port: number): boolean {
   try {
@@ -90,6 +103,14 @@ export function portIsFree(port: number): boolean {
   }
 }
 
+/** Options of {@link startServer}. */
+export interface StartOptions {
+  /** Flags for `deno run` before the script, e.g. `--v8-flags=--stack-trace-limit=0`. */
+  denoFlags?: readonly string[];
+  /** How long the server may take to answer its first OPTIONS request. */
+  timeoutMs?: number;
+}
+
 /**
  * Spawns `deno run --allow-all <script>` and polls it with OPTIONS until it answers. The time from
  * just before spawning to that first answer is its cold start.
@@ -98,12 +119,13 @@ export async function startServer(
   script: string,
   port: number,
   env: Record<string, string>,
-  timeoutMs = 30_000,
+  options: StartOptions = {},
 ): Promise<ServerProcess> {
+  const { denoFlags = [], timeoutMs = 30_000 } = options;
   const url = `http://127.0.0.1:${port}/`;
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", script],
+    args: ["run", "--allow-all", ...denoFlags, script],
     env,
     stdin: "null",
     stdout: "null",
