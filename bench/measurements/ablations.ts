@@ -1,7 +1,7 @@
 /**
- * Three optimisations dropped from the product (issue #10, point 8), measured without putting
- * them back, with the emulator answering after a realistic Stripe round trip: the table says for
- * each what it would still move.
+ * Three optimisations dropped from the product (a stack-trace setting, a key cache and
+ * `synchronous_commit = off`), measured without putting them back, with the emulator answering
+ * after a realistic Stripe round trip: the table says for each what it would still move.
  */
 import { measureCallerStack } from "../ablations/caller_stack.ts";
 import { measureCryptoProvider } from "../ablations/crypto_provider.ts";

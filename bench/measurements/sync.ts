@@ -1,5 +1,5 @@
 /**
- * The sync pass at scale (issue #12): the stripe-sync function in its own process runs whole
+ * The sync pass at scale: the stripe-sync function in its own process runs whole
  * passes over an account of thousands of subscriptions, first with nothing drifted, then with 1%
  * drifted. Beside it: the emulator's own time to list the same subscriptions from this process,
  * the Stripe calls by kind, the database round trips on the wire, and the process's peak memory.
