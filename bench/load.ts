@@ -93,16 +93,6 @@ export function freePort(): number {
   return port;
 }
 
-/** True when nothing listens on `port` (all interfaces). */
-export function portIsFree(port: number): boolean {
-  try {
-    Deno.listen({ port }).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Options of {@link startServer}. */
 export interface StartOptions {
   /** Flags for `deno run` before the script, e.g. `--v8-flags=--stack-trace-limit=0`. */

@@ -23,6 +23,7 @@ import {
   LOCAL_SYNC_SECRET,
   LOCAL_WEBHOOK_SECRET,
 } from "./local.ts";
+import { portIsFree } from "./ports.ts";
 import { isIdleLoopLine, startSyncLoop } from "./sync_loop.ts";
 import { createLocalIssuer } from "./issuer.ts";
 import { createDevHandler, type LocalPlatform } from "./server.ts";
@@ -69,16 +70,6 @@ function describeSync(interval: number, secret: string | undefined): string {
   if (secret === undefined) return "off: set BILLING_SYNC_SECRET to run a pass every minute";
   const shown = secret === LOCAL_SYNC_SECRET ? ` (Authorization: Bearer ${secret})` : "";
   return `a pass every ${interval} s, logged when it replays, repairs or fails${shown}`;
-}
-
-function portIsFree(port: number): boolean {
-  try {
-    Deno.listen({ hostname: "127.0.0.1", port }).close();
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) return false;
-    throw error;
-  }
 }
 
 async function main() {
