@@ -2,8 +2,7 @@
 -- `supabase db push` installs them again), and nothing else:
 --
 -- - our triggers, policies and constraints, by their exact names;
--- - our functions and tables, those whose comment starts with "billing:" (a `stripe_events`
---   ledger the project already had is left alone);
+-- - our functions and tables, those whose comment starts with "billing:";
 -- - on public.profiles, the columns whose comment starts with "billing:"; the table itself only
 --   when the migrations created it and no column of the project's remains. An adopted table keeps
 --   its own columns (an adopted `updated_at` too), policies, grants, triggers and rows.

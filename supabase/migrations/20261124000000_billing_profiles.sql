@@ -284,24 +284,14 @@ begin
     grant all on table public.stripe_events to service_role;
     return;
   end if;
-  -- A ledger of the same shape (id text primary key, type text, processed_at timestamptz) is
-  -- used as it is; any other table of that name is not ours to change.
+  -- A table of that name is the project's: even one shaped like the ledger keeps the project's
+  -- grants, which could let a user read it or record an event id before Stripe sends it.
   select string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod), ', '
     order by a.attname) into shape
   from pg_catalog.pg_attribute a
   where a.attrelid = 'public.stripe_events'::regclass and a.attnum > 0 and not a.attisdropped;
-  if shape is distinct from 'id text, processed_at timestamp with time zone, type text'
-    or not exists (
-      select 1 from pg_catalog.pg_index x
-      join pg_catalog.pg_attribute a on a.attrelid = x.indrelid and a.attnum = x.indkey[0]
-      where x.indrelid = 'public.stripe_events'::regclass and x.indisunique
-        and x.indnatts = 1 and a.attname = 'id'
-    )
-  then
-    raise exception 'public.stripe_events already exists with columns (%), not the ledger''s',
-      shape
-      using hint = 'Billing needs (id text primary key, type text, processed_at timestamptz).';
-  end if;
+  raise exception 'public.stripe_events already exists with columns (%), not the ledger''s', shape
+    using hint = 'Rename or drop the project''s table, then apply the billing migrations.';
 end
 $$;
 

@@ -82,7 +82,9 @@ select results_eq(
 );
 insert into auth.users (id, email) values
   ('b2b2b2b2-0000-4000-8000-00000000c002', 'other-quick@example.com');
-update public.profiles set username = 'other', stripe_customer_id = 'cus_other_quick'
+-- Active, so that has_active_subscription() answering false for them below is the guard at work.
+update public.profiles
+set username = 'other', stripe_customer_id = 'cus_other_quick', subscription_status = 'active'
 where id = 'b2b2b2b2-0000-4000-8000-00000000c002';
 
 -- A signed-in user, through the quickstart's policies and grants.
@@ -133,7 +135,7 @@ select results_eq(
   $$select username, subscription_status, stripe_customer_id from public.profiles
     where id in ('a1a1a1a1-0000-4000-8000-00000000c001', 'b2b2b2b2-0000-4000-8000-00000000c002')
     order by id$$,
-  $$values ('again', null::text, null::text), ('other', null, 'cus_other_quick')$$,
+  $$values ('again', null::text, null::text), ('other', 'active', 'cus_other_quick')$$,
   'what the user wrote is stored; no billing column changed'
 );
 
