@@ -35,6 +35,14 @@ function cancelRequests(h: Harness, subscriptionId: string) {
   );
 }
 
+/** How many `customer.subscription.deleted` events Stripe sent for the subscription. */
+function deletionEvents(h: Harness, subscriptionId: string): number {
+  return h.emulator.events().filter((event) =>
+    event.type === "customer.subscription.deleted" &&
+    (event.data.object as { id: string }).id === subscriptionId
+  ).length;
+}
+
 Deno.test({
   name:
     "deleting a user cancels their subscription at Stripe at the next pass, at once and without proration, and marks the customer deleted",
@@ -116,13 +124,7 @@ Deno.test({
       assert.equal(completed?.done, true);
       assert.equal(completed?.attempts, 2);
       assert.equal((await h.stripe.subscriptions.retrieve(subscriptionId)).status, "canceled");
-      assert.equal(
-        h.emulator.events().filter((event) =>
-          event.type === "customer.subscription.deleted" &&
-          (event.data.object as { id: string }).id === subscriptionId
-        ).length,
-        1,
-      );
+      assert.equal(deletionEvents(h, subscriptionId), 1);
     }),
 });
 
@@ -161,13 +163,7 @@ Deno.test({
       );
       assert.equal(marks.length, 2);
       assert.equal(marks[0]?.idempotencyKey, marks[1]?.idempotencyKey);
-      assert.equal(
-        h.emulator.events().filter((event) =>
-          event.type === "customer.subscription.deleted" &&
-          (event.data.object as { id: string }).id === subscriptionId
-        ).length,
-        1,
-      );
+      assert.equal(deletionEvents(h, subscriptionId), 1);
     }),
 });
 
