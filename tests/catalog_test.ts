@@ -314,6 +314,8 @@ catalogTest(
     await h.stripe.products.update(other.product.id, { name: "Elsewhere" });
     await h.stripe.prices.update(other.price.id, { active: false });
     const events = catalogEvents(h, mark, [other.price.id, other.product.id]);
+    const types = events.map((event) => event.type);
+    assert.ok(types.includes("product.updated") && types.includes("price.updated"), `${types}`);
     const reads = h.emulator.requests().length;
     const outcomes = await deliverEach(h, handlers, events);
     assert.ok(outcomes.every((outcome) => outcome === "skipped"), JSON.stringify(outcomes));
