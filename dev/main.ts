@@ -113,7 +113,9 @@ async function main() {
     env.set("SUPABASE_DB_URL", databaseUrl);
     defaults.push(`database   embedded Postgres (PGlite) in ${dataDir}, at ${databaseUrl}`);
   } else {
-    defaults.push("database   SUPABASE_DB_URL (migrations are yours to apply: supabase db push)");
+    defaults.push(
+      'database   SUPABASE_DB_URL (migrations are yours to apply: supabase db push --remote="$SUPABASE_DB_URL")',
+    );
   }
 
   // Identity: the project's keys, else local stand-ins for Supabase Auth and its REST API (a

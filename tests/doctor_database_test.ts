@@ -39,7 +39,7 @@ doctorTest(
           new RegExp(
             `^✗ Database not migrated: ${MIGRATIONS.length} of ${MIGRATIONS.length} migrations not applied \\(${
               MIGRATIONS.map((m) => m.version).join(", ")
-            }\\); missing 6 tables, 7 functions, 5 triggers, 2 policies → supabase db push$`,
+            }\\); missing 6 tables, 7 functions, 5 triggers, 2 policies → supabase db push --remote="\\$SUPABASE_DB_URL"$`,
           ),
         ],
         [
@@ -64,7 +64,7 @@ doctorTest(
       const { variables } = await correctSetUp(setUp, database.url);
       const run = await runDoctor(variables);
       assertChecks(run, [
-        /^✗ Database migrations are recorded as applied, but objects are missing: 1 function → reinstall: psql "\$SUPABASE_DB_URL" -v ON_ERROR_STOP=1 -f supabase\/uninstall\.sql, then supabase db push$/,
+        /^✗ Database migrations are recorded as applied, but objects are missing: 1 function → reinstall: psql "\$SUPABASE_DB_URL" -v ON_ERROR_STOP=1 -f supabase\/uninstall\.sql, then supabase db push --remote="\$SUPABASE_DB_URL"$/,
       ]);
       assert.match(run.stdout, /^ {2}missing functions: public\.has_entitlement\(text, uuid\)$/m);
     } finally {

@@ -18,6 +18,10 @@ const TABLES = [
   "public.billing_sync_state",
 ];
 
+/** The database the doctor checked, for the CLI (which targets the local stack by default). */
+const TARGET = '--remote="$SUPABASE_DB_URL"';
+const PUSH = `supabase db push ${TARGET}`;
+
 /** The columns the migrations add to `public.profiles` (created or adopted). */
 const PROFILE_COLUMNS = [
   "email",
@@ -164,21 +168,21 @@ function checkMigrated(catalog: Catalog, missingVersions: string[], total: numbe
   if (absent.length === 0) {
     return failed(
       `Database not migrated: ${unapplied}`,
-      "supabase db push (if it stops because they were applied by hand: " +
-        `supabase migration repair --status applied ${missingVersions.join(" ")})`,
+      `${PUSH} (if it stops because they were applied by hand: supabase migration repair ` +
+        `--status applied ${missingVersions.join(" ")} ${TARGET})`,
     );
   }
   if (missingVersions.length === 0) {
     return failed(
       `Database migrations are recorded as applied, but objects are missing: ${counted}`,
       `reinstall: psql "$SUPABASE_DB_URL" -v ON_ERROR_STOP=1 -f supabase/uninstall.sql, ` +
-        "then supabase db push",
+        `then ${PUSH}`,
       details,
     );
   }
   return failed(
     `Database not migrated: ${unapplied}; missing ${counted}`,
-    "supabase db push",
+    PUSH,
     details,
   );
 }
