@@ -2,7 +2,8 @@
  * Stripe checks: the key works, the allowed prices are in the key's mode (test or live), and each
  * one exists, is active and recurring, on an active product.
  */
-import { Stripe } from "../../supabase/functions/_shared/stripe.ts";
+import { isPriceId, LOOKUP_KEYS_PER_LIST } from "../../supabase/functions/_shared/plans.ts";
+import { isMissingObject, Stripe } from "../../supabase/functions/_shared/stripe.ts";
 import { type CheckResult, failed, passed, skipped } from "./report.ts";
 
 /** Test or live, as Stripe keeps the two apart. */
@@ -43,17 +44,7 @@ export function otherModeOf(message: string): StripeMode | null {
   return match?.[1] === "test" || match?.[1] === "live" ? match[1] : null;
 }
 
-function isMissing(error: unknown): error is Stripe.errors.StripeInvalidRequestError {
-  return error instanceof Stripe.errors.StripeInvalidRequestError &&
-    error.code === "resource_missing";
-}
-
-/** Price ids are `price_...`; anything else is a lookup key (as the functions resolve them). */
-function isPriceId(reference: string): boolean {
-  return reference.startsWith("price_");
-}
-
-/** Looks every allowed price up: ids one by one, lookup keys ten to a call. */
+/** Looks every allowed price up: ids one by one, lookup keys as many to a call as Stripe takes. */
 export async function resolvePrices(
   stripe: Stripe,
   prices: readonly AllowedPrice[],
@@ -72,14 +63,14 @@ export async function resolvePrices(
     } catch (error) {
       resolved.set(
         reference,
-        isMissing(error)
+        isMissingObject(error)
           ? { kind: "missing", otherMode: otherModeOf(error.message) }
           : { kind: "error", message: stripeMessage(error) },
       );
     }
   }
-  for (let start = 0; start < lookupKeys.length; start += 10) {
-    const batch = lookupKeys.slice(start, start + 10);
+  for (let start = 0; start < lookupKeys.length; start += LOOKUP_KEYS_PER_LIST) {
+    const batch = lookupKeys.slice(start, start + LOOKUP_KEYS_PER_LIST);
     try {
       const list = await stripe.prices.list({
         lookup_keys: batch,

@@ -123,7 +123,7 @@ export function toPlanRow(
 }
 
 /** Stripe's most lookup keys in one price list. */
-const LOOKUP_KEYS_PER_LIST = 10;
+export const LOOKUP_KEYS_PER_LIST = 10;
 
 /**
  * The allowed prices at Stripe, their products expanded: one list page per 10 lookup keys and

@@ -56,7 +56,9 @@ export function isRefusedEmail(error: unknown): boolean {
 }
 
 /** True for Stripe's "No such ..." answer about the object asked for (it was deleted, or never was). */
-export function isMissingObject(error: unknown): boolean {
+export function isMissingObject(
+  error: unknown,
+): error is InstanceType<typeof Stripe.errors.StripeInvalidRequestError> {
   return error instanceof Stripe.errors.StripeInvalidRequestError &&
     error.code === "resource_missing";
 }
