@@ -199,6 +199,7 @@ async function main(): Promise<number> {
     await db.end({ timeoutMs: 1000 });
   }
   progress.end();
+  if (!total.done) fail(`the pass did not finish within ${MAX_CALLS} calls`);
   console.log(describe(total, check, calls, (performance.now() - started) / 1000));
   return check && (total.profilesOutOfSync > 0 || total.eventsMissing > 0) ? 1 : 0;
 }
