@@ -4,7 +4,7 @@
  * the payment succeeds when a payment method is on file and no failure was asked for.
  */
 import type { Stripe } from "../../supabase/functions/_shared/stripe.ts";
-import { invoiceObject } from "./billing_objects.ts";
+import { invoiceObject, isEnded } from "./billing_objects.ts";
 import { StripeApiError } from "./errors.ts";
 import { newId } from "./objects.ts";
 import type { StripeState } from "./state.ts";
@@ -209,7 +209,7 @@ export function updatePaymentMethod(state: StripeState, customerId: string): str
     target.invoice_settings = { ...target.invoice_settings, default_payment_method: paymentMethod };
   });
   for (const subscription of state.subscriptionsOf(customerId)) {
-    if (subscription.status === "canceled" || subscription.status === "incomplete_expired") {
+    if (isEnded(subscription)) {
       continue;
     }
     state.update("customer.subscription.updated", subscription, (sub) => {

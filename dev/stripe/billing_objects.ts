@@ -2,6 +2,11 @@
 import type { Stripe } from "../../supabase/functions/_shared/stripe.ts";
 import { decimal, formatAmount, newId, planObject } from "./objects.ts";
 
+/** Whether a subscription has ended for good (canceled, or never paid and expired). */
+export function isEnded(subscription: Stripe.Subscription): boolean {
+  return subscription.status === "canceled" || subscription.status === "incomplete_expired";
+}
+
 /** A subscription item for one price, with its own billing period. */
 export function subscriptionItemObject(fields: {
   id: string;

@@ -4,6 +4,7 @@ import { resourceMissing } from "./errors.ts";
 import { type CustomerFields, customerObject, newId } from "./objects.ts";
 import type { StripeState } from "./state.ts";
 import { cancelNow } from "./subscriptions.ts";
+import { isEnded } from "./billing_objects.ts";
 
 /** Creates a customer (`customer.created`). */
 export function createCustomer(
@@ -41,7 +42,7 @@ export function deleteCustomer(state: StripeState, id: string): Stripe.DeletedCu
   const customer = state.customer(id);
   if (customer.deleted) throw resourceMissing("customer", id);
   for (const subscription of state.subscriptionsOf(id)) {
-    if (subscription.status !== "canceled" && subscription.status !== "incomplete_expired") {
+    if (!isEnded(subscription)) {
       cancelNow(state, subscription.id);
     }
   }

@@ -5,7 +5,7 @@
  */
 import type { Stripe } from "../../supabase/functions/_shared/stripe.ts";
 import { billCycle, failPayment, openInvoice, type RenewOptions } from "./billing.ts";
-import { subscriptionItemObject, subscriptionObject } from "./billing_objects.ts";
+import { isEnded, subscriptionItemObject, subscriptionObject } from "./billing_objects.ts";
 import { captureFeatures, refreshEntitlements } from "./entitlements.ts";
 import { parameterInvalid, StripeApiError } from "./errors.ts";
 import { addInterval, newId, planObject, snapshot } from "./objects.ts";
@@ -138,7 +138,7 @@ function requireStatus(
 }
 
 function requireNotCanceled(subscription: Stripe.Subscription): void {
-  if (subscription.status === "canceled" || subscription.status === "incomplete_expired") {
+  if (isEnded(subscription)) {
     throw new StripeApiError(400, {
       type: "invalid_request_error",
       code: "invalid_canceled_subscription_fields",

@@ -18,6 +18,7 @@ import {
 } from "../portal.ts";
 import type { StripeState } from "../state.ts";
 import type { Routes } from "./routes.ts";
+import { isEnded } from "../billing_objects.ts";
 
 const PORTAL_CREATE = [
   "configuration",
@@ -95,7 +96,7 @@ function readFlowSubscription(
       `The subscription '${id}' does not belong to the customer '${customer}'.`,
     );
   }
-  if (subscription.status === "canceled" || subscription.status === "incomplete_expired") {
+  if (isEnded(subscription)) {
     throw parameterInvalid(param, `The subscription '${id}' has already been canceled.`);
   }
   if (type === "subscription_cancel" && subscription.cancel_at !== null) {

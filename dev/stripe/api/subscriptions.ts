@@ -21,6 +21,7 @@ import {
 } from "../subscriptions.ts";
 import { paginate, PAGINATION, timeFilter } from "./lists.ts";
 import { idAt, type Routes } from "./routes.ts";
+import { isEnded } from "../billing_objects.ts";
 
 const SUBSCRIPTION_UPDATE = [
   "add_invoice_items",
@@ -154,7 +155,7 @@ function statusMatches(subscription: Stripe.Subscription, status: string | undef
   if (status === undefined) return subscription.status !== "canceled";
   if (status === "all") return true;
   if (status === "ended") {
-    return subscription.status === "canceled" || subscription.status === "incomplete_expired";
+    return isEnded(subscription);
   }
   return subscription.status === status;
 }

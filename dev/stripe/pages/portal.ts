@@ -28,6 +28,7 @@ import {
   productOf,
   redirect,
 } from "./layout.ts";
+import { isEnded } from "../billing_objects.ts";
 
 const STATUS_STYLE: Record<string, string> = {
   active: "",
@@ -50,10 +51,6 @@ function home(id: string): string {
 
 function isFlow(value: string): value is PortalFlow {
   return (PORTAL_FLOWS as readonly string[]).includes(value);
-}
-
-function ended(subscription: Stripe.Subscription): boolean {
-  return subscription.status === "canceled" || subscription.status === "incomplete_expired";
 }
 
 function header(
@@ -125,7 +122,7 @@ function homePage(state: StripeState, session: Stripe.BillingPortal.Session, err
   const price = item?.price;
   const invoice = openInvoice(state, subscription);
   const trialing = subscription.status === "trialing";
-  const facts: [string, string][] = ended(subscription)
+  const facts: [string, string][] = isEnded(subscription)
     ? [["Canceled on", date(subscription.ended_at)]]
     : [
       [
@@ -152,7 +149,7 @@ function homePage(state: StripeState, session: Stripe.BillingPortal.Session, err
       : `<dt>${escapeHtml(label)}</dt><dd>${escapeHtml(value)}</dd>`
   ).join("\n");
 
-  if (ended(subscription)) {
+  if (isEnded(subscription)) {
     return page(
       "Billing",
       `${top}<dl>\n${rows}\n</dl>\n<div class="actions">\n${returnButton}\n</div>`,
@@ -240,7 +237,7 @@ ${back}</div>`,
       error ? 400 : 200,
     );
   }
-  if (!subscription || ended(subscription)) {
+  if (!subscription || isEnded(subscription)) {
     return page(
       "Billing",
       `${header(state, session, "Your subscription", error)}${
@@ -298,7 +295,7 @@ function flowAction(
       return redirect(done);
     }
     const subscription = flowSubscription(state, session);
-    if (!subscription || ended(subscription)) {
+    if (!subscription || isEnded(subscription)) {
       return flowPage(state, session, flow, path, "You have no subscription to change.");
     }
     if (flow === "subscription_cancel") {
