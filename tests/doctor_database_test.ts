@@ -43,8 +43,8 @@ doctorTest(
           ),
         ],
         [
-          /^- Row-level security: not checked, the database is not migrated \(above\)$/,
-          /^- Billing columns private: not checked, the database is not migrated \(above\)$/,
+          /^✗ Row-level security: not checked, the database is not migrated \(above\)$/,
+          /^✗ Billing columns private: not checked, the database is not migrated \(above\)$/,
         ],
       );
       assert.match(run.stdout, /^ {2}missing tables: public\.profiles, public\.stripe_events, /m);
@@ -137,9 +137,9 @@ doctorTest(
       run,
       [/^✗ Database unreachable: .* → check SUPABASE_DB_URL /],
       [
-        /^- Database migrated: not checked, the database is unreachable \(above\)$/,
-        /^- Row-level security: not checked, /,
-        /^- Billing columns private: not checked, /,
+        /^✗ Database migrated: not checked, the database is unreachable \(above\)$/,
+        /^✗ Row-level security: not checked, /,
+        /^✗ Billing columns private: not checked, /,
       ],
     );
   },

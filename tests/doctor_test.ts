@@ -113,10 +113,10 @@ doctorTest(
       run,
       [/^✗ Missing environment variable "STRIPE_SECRET_KEY" \(read by all functions\) → supabase secrets set STRIPE_SECRET_KEY=sk_live_/],
       [
-        /^- Stripe key: not checked, STRIPE_SECRET_KEY is not usable \(above\)$/,
-        /^- Prices in the same mode as STRIPE_SECRET_KEY: not checked, STRIPE_SECRET_KEY is not usable/,
-        /^- Prices: not checked, /,
-        /^- Webhook endpoint https:\/\/.*\/functions\/v1\/stripe-webhook: not checked, /,
+        /^✗ Stripe key: not checked, STRIPE_SECRET_KEY is not usable \(above\)$/,
+        /^✗ Prices in the same mode as STRIPE_SECRET_KEY: not checked, STRIPE_SECRET_KEY is not usable/,
+        /^✗ Prices: not checked, /,
+        /^✗ Webhook endpoint https:\/\/.*\/functions\/v1\/stripe-webhook: not checked, /,
       ],
     );
     assert.match(run.stdout, /^✓ Database migrated: /m);
@@ -136,9 +136,9 @@ doctorTest(
       run,
       [/^✗ Stripe refused STRIPE_SECRET_KEY: Invalid API Key provided: .* → supabase secrets set STRIPE_SECRET_KEY=/],
       [
-        /^- Prices in the same mode /,
-        /^- Prices: /,
-        /^- Webhook endpoint .*: not checked, the key check failed \(above\)$/,
+        /^✗ Prices in the same mode /,
+        /^✗ Prices: /,
+        /^✗ Webhook endpoint .*: not checked, the key check failed \(above\)$/,
       ],
     );
   },
@@ -178,7 +178,7 @@ doctorTest(
       assertChecks(
         run,
         [/^✗ STRIPE_SECRET_KEY is a live-mode key, but "price_local_pro" \(STRIPE_PRICE_ID\) is a test-mode price → use the live-mode prices .*supabase secrets set STRIPE_PRICE_ID=/],
-        [/^- Price "price_local_pro" \(STRIPE_PRICE_ID\): not checked, it is a test-mode price \(above\)$/],
+        [/^✗ Price "price_local_pro" \(STRIPE_PRICE_ID\): not checked, it is a test-mode price \(above\)$/],
       );
       assert.match(run.stdout, /^✓ STRIPE_SECRET_KEY: a live-mode secret key /m);
       assert.match(run.stdout, /^✓ Stripe accepts STRIPE_SECRET_KEY \(live mode\)$/m);
@@ -256,7 +256,7 @@ doctorTest("deno task doctor fails the line of a price that does not exist", asy
   assertChecks(run, [
     /^✗ Price "price_doesnotexist" \(STRIPE_PRICE_ID\): no such price in test mode → /,
     /^✗ Price "no_such_lookup_key" \(STRIPE_PRICE_IDS\): no test-mode price has this lookup key → /,
-  ], [/^- Prices in the same mode as STRIPE_SECRET_KEY: not checked, no allowed price was found/]);
+  ], [/^✗ Prices in the same mode as STRIPE_SECRET_KEY: not checked, no allowed price was found/]);
 });
 
 doctorTest(

@@ -84,7 +84,7 @@ Deno.test("the printer marks each outcome, masks secrets, and shows a revealed s
     "  a finding",
   ]);
   assert.deepEqual(formatResult(skipped("Prices", "no key (above)")), [
-    "- Prices: not checked, no key (above)",
+    "✗ Prices: not checked, no key (above)",
   ]);
   const leaky = failed(
     "Stripe said sk_live_abcdef123 and postgres://u:pw@host/db",

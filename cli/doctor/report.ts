@@ -35,7 +35,8 @@ export function skipped(summary: string, reason: string): CheckResult {
   return { outcome: "skip", summary: `${summary}: not checked, ${reason}` };
 }
 
-const MARKS: Record<Outcome, string> = { pass: "✓", fail: "✗", skip: "-" };
+/** A check that could not run has not passed: it is marked as a failure, and says why. */
+const MARKS: Record<Outcome, string> = { pass: "✓", fail: "✗", skip: "✗" };
 
 /** The lines of one result: its check line, then its details indented. */
 export function formatResult(result: CheckResult): string[] {
