@@ -19,12 +19,7 @@ import {
   type SyncReport,
 } from "../supabase/functions/stripe-sync/pass.ts";
 import { readDevEnv } from "../dev/env.ts";
-import {
-  LOCAL_PORTS,
-  LOCAL_PRICE_ID,
-  LOCAL_PRICE_IDS,
-  LOCAL_STRIPE_SECRET_KEY,
-} from "../dev/local.ts";
+import { LOCAL_PORTS, LOCAL_STRIPE_SECRET_KEY, useLocalPlans } from "../dev/local.ts";
 
 const USAGE = `Usage: deno task sync [--check]
 
@@ -51,8 +46,7 @@ async function environment(): Promise<
     env.set("STRIPE_SECRET_KEY", LOCAL_STRIPE_SECRET_KEY);
     env.set("STRIPE_API_URL", get("STRIPE_API_URL") ?? `http://127.0.0.1:${port}`);
     // The plans `deno task dev` offers from the emulator's catalog.
-    if (get("STRIPE_PRICE_ID") === undefined) env.set("STRIPE_PRICE_ID", LOCAL_PRICE_ID);
-    if (get("STRIPE_PRICE_IDS") === undefined) env.set("STRIPE_PRICE_IDS", LOCAL_PRICE_IDS);
+    useLocalPlans(env);
     notes.push(`Stripe: the local emulator at ${get("STRIPE_API_URL")} (no STRIPE_SECRET_KEY)`);
   }
   if (get("SUPABASE_DB_URL") === undefined) {

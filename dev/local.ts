@@ -33,3 +33,9 @@ export const LOCAL_PRICE_ID = DEFAULT_PRICE_ID;
  * by lookup key as a real project would name them (they stay the same in test and live mode).
  */
 export const LOCAL_PRICE_IDS = Object.values(CATALOG.lookupKeys).join(",");
+
+/** Sets the emulator's plans where `env` names none: the default and the other allowed ones. */
+export function useLocalPlans(env: Map<string, string>): void {
+  if (!env.get("STRIPE_PRICE_ID")) env.set("STRIPE_PRICE_ID", LOCAL_PRICE_ID);
+  if (!env.get("STRIPE_PRICE_IDS")) env.set("STRIPE_PRICE_IDS", LOCAL_PRICE_IDS);
+}

@@ -15,13 +15,12 @@ import { startDatabase } from "./database.ts";
 import { readDevEnv } from "./env.ts";
 import {
   LOCAL_PORTS,
-  LOCAL_PRICE_ID,
-  LOCAL_PRICE_IDS,
   LOCAL_PUBLISHABLE_KEY,
   LOCAL_STRIPE_SECRET_KEY,
   LOCAL_SYNC_INTERVAL_SECONDS,
   LOCAL_SYNC_SECRET,
   LOCAL_WEBHOOK_SECRET,
+  useLocalPlans,
 } from "./local.ts";
 import { portIsFree } from "./ports.ts";
 import { isIdleLoopLine, startSyncLoop } from "./sync_loop.ts";
@@ -160,8 +159,7 @@ async function main() {
     env.set("STRIPE_SECRET_KEY", secretKey);
     env.set("STRIPE_API_URL", emulator.url);
     env.set("STRIPE_WEBHOOK_SECRET", webhookSecret);
-    if (get("STRIPE_PRICE_ID") === undefined) env.set("STRIPE_PRICE_ID", LOCAL_PRICE_ID);
-    if (get("STRIPE_PRICE_IDS") === undefined) env.set("STRIPE_PRICE_IDS", LOCAL_PRICE_IDS);
+    useLocalPlans(env);
     if (get("BILLING_SYNC_SECRET") === undefined) env.set("BILLING_SYNC_SECRET", LOCAL_SYNC_SECRET);
     defaults.push(`stripe     local emulator at ${emulator.url}, webhooks to the local function`);
   } else {
