@@ -26,6 +26,10 @@ import {
   type SqlText,
 } from "../../supabase/functions/_shared/pg/mod.ts";
 import { startDatabaseProxy, type TcpProxy } from "../_support/tcp_proxy.ts";
+import { within } from "../_support/time.ts";
+
+export { contains } from "../_support/bytes.ts";
+export { sleep, within } from "../_support/time.ts";
 
 export const DATABASE_URL = Deno.env.get("DATABASE_URL") || undefined;
 export const ON_SERVER = DATABASE_URL !== undefined;
@@ -46,21 +50,6 @@ export const decoder = new TextDecoder();
  */
 export function testSql(text: string): SqlText {
   return text as SqlText;
-}
-
-/** `promise`, or a failure when it does not settle within `ms` (a hang fails, not hangs). */
-export async function within<T>(promise: Promise<T>, ms = 5_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Still pending after ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** What `promise` rejects with; fails when it resolves or does not settle within `ms`. */
@@ -114,10 +103,6 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Runs `fn` with a pool that is ended afterwards, whatever happens. */
 export async function withPool<T>(
   url: string,
@@ -150,16 +135,6 @@ export function withParams(url: string, params: Record<string, string>): string 
   const out = new URL(url);
   for (const [key, value] of Object.entries(params)) out.searchParams.set(key, value);
   return out.href;
-}
-
-export function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) {
-      if (haystack[i + j] !== needle[j]) continue outer;
-    }
-    return true;
-  }
-  return false;
 }
 
 export function concat(chunks: Uint8Array[]): Uint8Array {
